@@ -1,0 +1,204 @@
+//! The HTML shell, the router and the layout around every signed-in page.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::accounts::{
+    AccountPage, InvitePage, LoginPage, Logout, NewTeamPage, Role, SetupPage, SwitchTeam, TeamPage,
+    Viewer, get_viewer,
+};
+use crate::components::{action_succeeded, reload_when};
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in user, loaded once per page and shared through context.
+pub type ViewerResource = Resource<Result<Option<Viewer>, crate::AppError>>;
+
+pub fn use_viewer() -> ViewerResource {
+    expect_context::<ViewerResource>()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let viewer: ViewerResource = Resource::new(|| (), |_| get_viewer());
+    provide_context(viewer);
+
+    // Browser tests wait for this marker: clicks before hydration are lost.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="rebound" href="/pkg/rebound.css" />
+        <Title text="Rebound" />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/setup") view=SetupPage />
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/invite/:token") view=InvitePage />
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("/team") view=TeamPage />
+                    <Route path=path!("/teams/new") view=NewTeamPage />
+                    <Route path=path!("/account") view=AccountPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Header, navigation and team switcher around the signed-in pages.
+#[component]
+fn Layout() -> impl IntoView {
+    let viewer = use_viewer();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">
+                "Rebound"
+            </a>
+            <nav class="nav">
+                <A href="/">"Overview"</A>
+                <A href="/team">"Team"</A>
+            </nav>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    viewer.await.ok().flatten().map(|viewer| view! { <UserMenu viewer /> })
+                })}
+            </Suspense>
+        </header>
+        <main class="page">
+            <Outlet />
+        </main>
+    }
+}
+
+#[component]
+fn UserMenu(viewer: Viewer) -> impl IntoView {
+    let switch = ServerAction::<SwitchTeam>::new();
+    let logout = ServerAction::<Logout>::new();
+    reload_when(action_succeeded(switch), None);
+    reload_when(action_succeeded(logout), Some("/login".into()));
+    let current_id = viewer.team.as_ref().map(|team| team.id);
+    let current_name = viewer.team.as_ref().map(|team| team.name.clone()).unwrap_or_default();
+    let role = viewer.role.map(Role::label).unwrap_or_default();
+    view! {
+        <div class="user-menu">
+            <ActionForm action=switch attr:class="team-switcher">
+                <label for="team-switcher">"Team"</label>
+                <select
+                    id="team-switcher"
+                    name="team_id"
+                    on:change=move |event| {
+                        // With JavaScript the choice applies at once; without it
+                        // the Switch button submits the form.
+                        if let Ok(team_id) = event_target_value(&event).parse() {
+                            switch.dispatch(SwitchTeam { team_id });
+                        }
+                    }
+                >
+                    {viewer
+                        .teams
+                        .iter()
+                        .map(|team| {
+                            view! {
+                                <option value=team.id.to_string() selected=Some(team.id) == current_id>
+                                    {team.name.clone()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                <noscript>
+                    <button type="submit" class="secondary">"Switch"</button>
+                </noscript>
+            </ActionForm>
+            <span class="current-team" data-testid="current-team">
+                {current_name}
+                <span class="role-badge">{role}</span>
+            </span>
+            <a href="/teams/new" class="subtle">"New team"</a>
+            <a href="/account" class="subtle">{viewer.email.clone()}</a>
+            <ActionForm action=logout attr:class="inline-form">
+                <button type="submit" class="secondary">"Sign out"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+#[component]
+fn HomePage() -> impl IntoView {
+    let viewer = use_viewer();
+    view! {
+        <Title text="Overview · Rebound" />
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match viewer.await.ok().flatten() {
+                    Some(Viewer { team: Some(team), role, .. }) => {
+                        view! {
+                            <h1>{team.name}</h1>
+                            <p class="lead">
+                                "You are " {role.map(Role::label).unwrap_or_default()} " in this team."
+                            </p>
+                            <section class="card">
+                                <h2>"Members"</h2>
+                                <p>
+                                    "See who is in the team, change roles and invite people on the "
+                                    <a href="/team">"team page"</a> "."
+                                </p>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    Some(_) => {
+                        view! {
+                            <h1>"No team"</h1>
+                            <p class="lead">
+                                "You are not a member of any team. " <a href="/teams/new">"Create a team"</a>
+                                " or open an invitation link from a team admin."
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    None => view! { <p>"Sign in to continue: " <a href="/login">"sign in"</a></p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found · Rebound" />
+        <main class="auth-page">
+            <h1>"Page not found"</h1>
+            <p>"There is no page at this address. " <a href="/">"Go to the overview"</a> "."</p>
+        </main>
+    }
+}

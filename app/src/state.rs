@@ -1,0 +1,101 @@
+//! The state built once at start-up and shared by handlers, server functions
+//! and the worker.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use hkdf::Hkdf;
+use leptos::config::LeptosOptions;
+use leptos::prelude::use_context;
+use sha2::Sha256;
+
+use crate::error::AppError;
+use crate::storage::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub secrets: Arc<Secrets>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state, as server functions reach it through the Leptos context.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        AppError::internal("server function called without AppState", "missing context")
+    })
+}
+
+/// Settings that request handling depends on.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The origin browsers use to reach this instance (`https://rebound.example.com`),
+    /// without a trailing slash. When unset, the request's own `Host` is trusted.
+    pub public_origin: Option<String>,
+    /// A session ends after this long without a request.
+    pub session_idle_timeout: Duration,
+    /// Take the client address from `X-Forwarded-For` (set when behind a proxy
+    /// such as Heroku's router); otherwise the TCP peer address is used.
+    pub trust_proxy_headers: bool,
+}
+
+impl Settings {
+    /// Whether cookies must carry `Secure`: the public origin is HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin.as_deref().is_some_and(|origin| origin.starts_with("https://"))
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_origin: None,
+            session_idle_timeout: Duration::from_secs(14 * 24 * 3600),
+            trust_proxy_headers: false,
+        }
+    }
+}
+
+/// Keys derived from the instance secret. One secret yields independent keys
+/// per purpose (HKDF-SHA256 with a label each), so no key serves two uses.
+pub struct Secrets {
+    cookie_signing: [u8; 64],
+    credential_encryption: [u8; 32],
+}
+
+impl Secrets {
+    /// Derives the keys from the instance secret (at least 32 bytes).
+    pub fn derive(instance_secret: &[u8]) -> Secrets {
+        let hkdf = Hkdf::<Sha256>::new(Some(b"rebound"), instance_secret);
+        let mut cookie_signing = [0u8; 64];
+        let mut credential_encryption = [0u8; 32];
+        hkdf.expand(b"cookie-signing", &mut cookie_signing)
+            .expect("64 bytes is a valid HKDF-SHA256 output length");
+        hkdf.expand(b"credential-encryption", &mut credential_encryption)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        Secrets { cookie_signing, credential_encryption }
+    }
+
+    pub fn cookie_signing_key(&self) -> &[u8; 64] {
+        &self.cookie_signing
+    }
+
+    pub fn credential_encryption_key(&self) -> &[u8; 32] {
+        &self.credential_encryption
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secrets(redacted)")
+    }
+}

@@ -1,0 +1,132 @@
+//! Dispatch of the command line, and the operator's account commands.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use app::accounts::ssr::hash_password;
+use app::storage::Db;
+use app::storage::accounts::{self as store, AccountsError, Creation};
+use app::time::now_ms;
+use clap::{CommandFactory, FromArgMatches};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Cli, Command, StorageOptions, UserCommand};
+
+pub fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let port_from_env =
+        matches.value_source("port") == Some(clap::parser::ValueSource::EnvVariable);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    init_logging(&cli.storage.log);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            None | Some(Command::Serve) => {
+                crate::serve::run(&cli.storage, &cli.serve, port_from_env).await
+            }
+            Some(Command::User { command }) => user_command(&cli.storage, command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|error| {
+        eprintln!("warning: log filter {filter:?} is invalid ({error}); using \"info\"");
+        EnvFilter::new("info")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
+}
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn open_database(storage: &StorageOptions) -> anyhow::Result<Db> {
+    let url = storage.database_url()?;
+    let db = Db::connect(&url, storage.database_connections)
+        .await
+        .context("cannot connect to the database (check DATABASE_URL)")?;
+    let report = db.migrate().await.context("database migration failed")?;
+    tracing::info!(
+        database.kind = db.kind(),
+        migrations.applied_now = report.applied_now,
+        migrations.total = report.total,
+        "database ready"
+    );
+    Ok(db)
+}
+
+async fn user_command(storage: &StorageOptions, command: UserCommand) -> anyhow::Result<()> {
+    let db = open_database(storage).await?;
+    let result = match command {
+        UserCommand::ResetPassword { email } => reset_password(&db, &email).await,
+        UserCommand::Create { email, team } => create_user(&db, &email, &team).await,
+    };
+    db.close().await;
+    result
+}
+
+async fn reset_password(db: &Db, email: &str) -> anyhow::Result<()> {
+    let email = app::accounts::validate::email(email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(user) = store::find_user_by_email(db, &email).await? else {
+        bail!("no account with email {email}");
+    };
+    let password = read_new_password()?;
+    let hash = hash_password(password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    store::set_password(db, user.id, &hash).await?;
+    store::clear_login_failures(db, &format!("account:{email}")).await?;
+    println!("Password for {email} updated; its sessions are signed out.");
+    Ok(())
+}
+
+async fn create_user(db: &Db, email: &str, team: &str) -> anyhow::Result<()> {
+    let email = app::accounts::validate::email(email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let team = app::accounts::validate::team_name(team).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let password = read_new_password()?;
+    let hash = hash_password(password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    match store::create_account_with_team(db, &email, &hash, &team, now_ms(), Creation::Any).await {
+        Ok(account) => {
+            println!(
+                "Created {email} (user {}) as owner of team {team:?} (team {}).",
+                account.user_id, account.team_id
+            );
+            Ok(())
+        }
+        Err(AccountsError::EmailTaken) => bail!("an account with email {email} already exists"),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Reads a password: prompted twice on a terminal, else one line of stdin.
+fn read_new_password() -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ")?;
+        let second = rpassword::prompt_password("Repeat it: ")?;
+        if first != second {
+            bail!("the two passwords differ; nothing was changed");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    app::accounts::validate::password("password", &password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(password)
+}

@@ -1,0 +1,324 @@
+//! Command line and environment configuration.
+
+use std::fmt;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+/// Rebound: watch your Heroku apps with monitors and let reactions scale,
+/// restart, roll back or run one-off dynos when they fail or recover.
+///
+/// Without a subcommand, `rebound` runs the dashboard and its background
+/// worker. Every option can also be set through the environment variable
+/// shown next to it.
+#[derive(Debug, Parser)]
+#[command(name = "rebound", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub storage: StorageOptions,
+
+    #[command(flatten)]
+    pub serve: ServeOptions,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the dashboard and the background worker (the default).
+    Serve,
+    /// Manage accounts from the shell, against the configured database.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Set a new password for an account and sign out its sessions. The
+    /// password is read from standard input, or prompted for on a terminal.
+    ResetPassword {
+        /// Email address of the account.
+        email: String,
+    },
+    /// Create an account that owns a new team. The password is read from
+    /// standard input, or prompted for on a terminal.
+    Create {
+        /// Email address of the new account.
+        email: String,
+        /// Name of the team the account will own.
+        #[arg(long)]
+        team: String,
+    },
+}
+
+/// Where Rebound keeps its data.
+#[derive(Debug, Clone, Args)]
+pub struct StorageOptions {
+    /// Database to use: `sqlite:PATH` or `postgres://USER@HOST/DB`. Defaults to
+    /// a SQLite file in the data directory.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the default SQLite database and the generated secret key;
+    /// created when missing.
+    #[arg(long, global = true, env = "REBOUND_DATA_DIR", default_value = "rebound-data")]
+    pub data_dir: PathBuf,
+
+    /// Instance secret (at least 32 characters) from which the keys for
+    /// encrypting stored credentials and signing cookies are derived. When
+    /// unset, one is generated into DATA_DIR/secret.key. Replicas sharing a
+    /// database must share this secret.
+    #[arg(long, global = true, env = "REBOUND_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Maximum database connections per process.
+    #[arg(long, global = true, env = "REBOUND_DATABASE_CONNECTIONS", default_value_t = 10)]
+    pub database_connections: u32,
+
+    /// Log filter, e.g. `info` or `info,server=debug` (tracing EnvFilter syntax).
+    #[arg(long, global = true, env = "REBOUND_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// How the dashboard is served.
+#[derive(Debug, Clone, Args)]
+pub struct ServeOptions {
+    /// Address to listen on. Defaults to 127.0.0.1, or to 0.0.0.0 when only
+    /// the PORT environment variable is set (as on Heroku).
+    #[arg(long, global = true, env = "REBOUND_HOST")]
+    pub host: Option<IpAddr>,
+
+    /// Port to listen on (default 3000). Port 0 picks a free port.
+    #[arg(long, global = true, env = "PORT")]
+    pub port: Option<u16>,
+
+    /// URL browsers use to reach this instance, e.g. https://rebound.example.com.
+    /// Used in links, for the cross-site check, and to mark cookies Secure
+    /// when it is https. When unset, requests are checked against their own
+    /// Host header.
+    #[arg(long, global = true, env = "REBOUND_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Sign a session out after this long without a request, e.g. 14d, 12h, 90m.
+    #[arg(long, global = true, env = "REBOUND_SESSION_IDLE_TIMEOUT", default_value = "14d", value_parser = parse_duration)]
+    pub session_idle_timeout: Duration,
+
+    /// Take client addresses from X-Forwarded-For. Enable only behind a proxy
+    /// that sets it, such as Heroku's router.
+    #[arg(long, global = true, env = "REBOUND_TRUST_PROXY_HEADERS")]
+    pub trust_proxy_headers: bool,
+
+    /// On SIGTERM or Ctrl-C, wait this long for requests in flight.
+    #[arg(long, global = true, env = "REBOUND_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
+    /// A request that takes longer than this is answered with 408.
+    #[arg(long, global = true, env = "REBOUND_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            host: None,
+            port: None,
+            public_url: None,
+            session_idle_timeout: Duration::from_secs(14 * 24 * 3600),
+            trust_proxy_headers: false,
+            shutdown_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ServeOptions {
+    /// The socket address to bind. `port_from_env` says whether the port came
+    /// from the PORT variable rather than the command line.
+    pub fn bind_address(&self, port_from_env: bool) -> SocketAddr {
+        let default_host = if self.port.is_some() && port_from_env {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        };
+        SocketAddr::new(self.host.unwrap_or(default_host), self.port.unwrap_or(3000))
+    }
+
+    /// The public URL reduced to its origin (`scheme://host[:port]`).
+    pub fn public_origin(&self) -> anyhow::Result<Option<String>> {
+        let Some(raw) = &self.public_url else { return Ok(None) };
+        let uri: axum::http::Uri =
+            raw.parse().with_context(|| format!("--public-url {raw:?} is not a URL"))?;
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            bail!("--public-url {raw:?} must be absolute, like https://rebound.example.com");
+        };
+        if scheme != "http" && scheme != "https" {
+            bail!("--public-url {raw:?} must use http or https");
+        }
+        Ok(Some(format!("{scheme}://{}", authority.as_str().to_ascii_lowercase())))
+    }
+}
+
+/// Parses `90s`, `15m`, `12h`, `14d` (a bare number means seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 =
+        number.parse().map_err(|_| format!("{text:?} is not a duration; use e.g. 30s, 15m, 12h, 14d"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "m" => value * 60,
+        "h" => value * 3600,
+        "d" => value * 86_400,
+        other => return Err(format!("unknown unit {other:?} in {text:?}; use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+/// The instance secret, from configuration or from DATA_DIR/secret.key
+/// (generated with owner-only permissions on first run).
+pub struct InstanceSecret {
+    pub bytes: Vec<u8>,
+    pub source: SecretSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Configured,
+    File(PathBuf),
+    Generated(PathBuf),
+}
+
+impl fmt::Debug for InstanceSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstanceSecret").field("source", &self.source).finish_non_exhaustive()
+    }
+}
+
+pub const MIN_SECRET_LENGTH: usize = 32;
+
+impl StorageOptions {
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        self.ensure_data_dir()?;
+        Ok(format!("sqlite://{}", self.data_dir.join("rebound.db").display()))
+    }
+
+    fn ensure_data_dir(&self) -> anyhow::Result<()> {
+        if self.data_dir.is_dir() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        set_owner_only(&self.data_dir, 0o700)
+    }
+
+    pub fn instance_secret(&self) -> anyhow::Result<InstanceSecret> {
+        if let Some(secret) = &self.secret_key {
+            if secret.len() < MIN_SECRET_LENGTH {
+                bail!(
+                    "REBOUND_SECRET_KEY is {} characters long; use at least {MIN_SECRET_LENGTH} random characters",
+                    secret.len()
+                );
+            }
+            return Ok(InstanceSecret {
+                bytes: secret.as_bytes().to_vec(),
+                source: SecretSource::Configured,
+            });
+        }
+        self.ensure_data_dir()?;
+        let path = self.data_dir.join("secret.key");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let secret = text.trim();
+                if secret.len() < MIN_SECRET_LENGTH {
+                    bail!(
+                        "{} holds {} characters; it needs at least {MIN_SECRET_LENGTH}. Delete it to generate a new one (stored credentials then become unreadable)",
+                        path.display(),
+                        secret.len()
+                    );
+                }
+                Ok(InstanceSecret { bytes: secret.as_bytes().to_vec(), source: SecretSource::File(path) })
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let secret = app::accounts::ssr::random_token();
+                write_new_secret(&path, &secret)?;
+                Ok(InstanceSecret { bytes: secret.into_bytes(), source: SecretSource::Generated(path) })
+            }
+            Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+}
+
+fn write_new_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create secret key file {}", path.display()))?;
+    writeln!(file, "{secret}").with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn set_owner_only(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot restrict permissions of {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        let cases = [("30", 30), ("30s", 30), ("15m", 900), ("12h", 43_200), ("14d", 1_209_600)];
+        for (text, seconds) in cases {
+            assert_eq!(parse_duration(text), Ok(Duration::from_secs(seconds)), "{text}");
+        }
+        assert!(parse_duration("10 parsecs").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn port_from_environment_alone_binds_all_interfaces() {
+        let options = ServeOptions { port: Some(8080), ..ServeOptions::default() };
+        assert_eq!(options.bind_address(true), "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(options.bind_address(false), "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(ServeOptions::default().bind_address(false), "127.0.0.1:3000".parse().unwrap());
+        let with_host = ServeOptions { host: Some("::1".parse().unwrap()), ..options };
+        assert_eq!(with_host.bind_address(true), "[::1]:8080".parse().unwrap());
+    }
+
+    #[test]
+    fn public_url_reduces_to_origin() {
+        let options = |url: &str| ServeOptions { public_url: Some(url.into()), ..ServeOptions::default() };
+        assert_eq!(
+            options("https://Rebound.Example.com/some/path").public_origin().unwrap().as_deref(),
+            Some("https://rebound.example.com")
+        );
+        assert_eq!(
+            options("http://127.0.0.1:3000").public_origin().unwrap().as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        assert!(options("rebound.example.com").public_origin().is_err());
+        assert!(options("ftp://rebound.example.com").public_origin().is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! The `rebound` server: configuration, start-up, HTTP serving, the
+//! background worker and the operator's commands. `main.rs` only calls
+//! [`cli::main`]; tests drive [`serve::router`] and [`serve::serve_until`].
+
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod middleware;
+pub mod serve;
+pub mod worker;

@@ -11,7 +11,7 @@ use crate::accounts::{
 };
 use crate::components::{action_succeeded, reload_when};
 
-/// The document around the app, rendered on the server only.
+/// Renders the document around the app (on the server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// The error of an action's latest result, if it failed.
+/// Returns the error of an action's latest result, if it failed.
 pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
 where
     I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
@@ -14,7 +14,7 @@ where
     Signal::derive(move || action.value().get().and_then(Result::err))
 }
 
-/// Whether an action's latest result succeeded.
+/// Returns whether an action's latest result succeeded.
 pub fn action_succeeded<I, O>(action: ServerAction<I>) -> Signal<bool>
 where
     I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
@@ -39,9 +39,7 @@ pub fn Field(
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
-    let message = move || {
-        error.get().filter(|e| e.field() == Some(name)).map(|e| e.to_string())
-    };
+    let message = move || error.get().filter(|e| e.field() == Some(name)).map(|e| e.to_string());
     let invalid = move || message().is_some().then_some("true");
     view! {
         <div class="field">
@@ -87,7 +85,7 @@ pub fn ErrorBanner(
     }
 }
 
-/// A submit button that says it is working while the action is pending.
+/// A submit button whose label changes while the action is pending.
 #[component]
 pub fn SubmitButton<I>(
     action: ServerAction<I>,

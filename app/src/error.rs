@@ -29,8 +29,10 @@ pub enum AppError {
         "The server could not complete the request. Try again; if it keeps failing, ask your administrator to check the server log."
     )]
     Internal,
-    /// The browser could not reach the server or read its answer.
-    #[error("The request failed before reaching the server: {0}. Check your connection and try again.")]
+    /// The browser could not reach the server or read its response.
+    #[error(
+        "The request failed before reaching the server: {0}. Check your connection and try again."
+    )]
     Transport(String),
 }
 
@@ -39,7 +41,7 @@ impl AppError {
         AppError::Invalid { field: field.to_string(), message: message.into() }
     }
 
-    /// The field this error is about, if it is a validation error.
+    /// Returns the field this error is about, if it is a validation error.
     pub fn field(&self) -> Option<&str> {
         match self {
             AppError::Invalid { field, .. } => Some(field),

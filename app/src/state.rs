@@ -28,7 +28,7 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The state, as server functions reach it through the Leptos context.
+/// Returns the state that server functions reach through the Leptos context.
 pub fn app_state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {
         AppError::internal("server function called without AppState", "missing context")

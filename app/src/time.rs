@@ -35,7 +35,8 @@ pub fn now_ms() -> i64 {
     let elapsed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("the system clock is set after 1970");
-    i64::try_from(elapsed.as_millis()).expect("epoch milliseconds fit in i64 until year 292,278,994")
+    i64::try_from(elapsed.as_millis())
+        .expect("epoch milliseconds fit in i64 until year 292,278,994")
 }
 
 /// Formats a duration in seconds the way a person reads a wait: "45 seconds",

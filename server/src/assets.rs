@@ -2,8 +2,8 @@
 //! embedded in the binary at compile time; other unknown paths get the app's
 //! "not found" page.
 
-use app::state::AppState;
 use app::shell;
+use app::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};

@@ -124,7 +124,10 @@ fn read_new_password() -> anyhow::Result<String> {
         first
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
         line.trim_end_matches(['\r', '\n']).to_string()
     };
     app::accounts::validate::password("password", &password).map_err(|e| anyhow::anyhow!("{e}"))?;

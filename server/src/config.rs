@@ -58,7 +58,7 @@ pub enum UserCommand {
     },
 }
 
-/// Where Rebound keeps its data.
+/// Storage options: database, data directory, instance secret and logging.
 #[derive(Debug, Clone, Args)]
 pub struct StorageOptions {
     /// Database to use: `sqlite:PATH` or `postgres://USER@HOST/DB`. Defaults to
@@ -87,7 +87,7 @@ pub struct StorageOptions {
     pub log: String,
 }
 
-/// How the dashboard is served.
+/// Options for serving the dashboard.
 #[derive(Debug, Clone, Args)]
 pub struct ServeOptions {
     /// Address to listen on. Defaults to 127.0.0.1, or to 0.0.0.0 when only
@@ -119,7 +119,7 @@ pub struct ServeOptions {
     #[arg(long, global = true, env = "REBOUND_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
 
-    /// A request that takes longer than this is answered with 408.
+    /// Requests running longer than this get a 408 response.
     #[arg(long, global = true, env = "REBOUND_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
 }
@@ -139,8 +139,8 @@ impl Default for ServeOptions {
 }
 
 impl ServeOptions {
-    /// The socket address to bind. `port_from_env` says whether the port came
-    /// from the PORT variable rather than the command line.
+    /// Returns the socket address to bind. `port_from_env` is true when the
+    /// port came from the PORT variable rather than the command line.
     pub fn bind_address(&self, port_from_env: bool) -> SocketAddr {
         let default_host = if self.port.is_some() && port_from_env {
             IpAddr::V4(Ipv4Addr::UNSPECIFIED)
@@ -150,7 +150,7 @@ impl ServeOptions {
         SocketAddr::new(self.host.unwrap_or(default_host), self.port.unwrap_or(3000))
     }
 
-    /// The public URL reduced to its origin (`scheme://host[:port]`).
+    /// Returns the public URL reduced to its origin (`scheme://host[:port]`).
     pub fn public_origin(&self) -> anyhow::Result<Option<String>> {
         let Some(raw) = &self.public_url else { return Ok(None) };
         let uri: axum::http::Uri =
@@ -170,8 +170,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: u64 =
-        number.parse().map_err(|_| format!("{text:?} is not a duration; use e.g. 30s, 15m, 12h, 14d"))?;
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; use e.g. 30s, 15m, 12h, 14d"))?;
     let seconds = match unit {
         "" | "s" => value,
         "m" => value * 60,
@@ -242,17 +243,23 @@ impl StorageOptions {
                 let secret = text.trim();
                 if secret.len() < MIN_SECRET_LENGTH {
                     bail!(
-                        "{} holds {} characters; it needs at least {MIN_SECRET_LENGTH}. Delete it to generate a new one (stored credentials then become unreadable)",
+                        "{} contains {} characters; it needs at least {MIN_SECRET_LENGTH}. Delete it to generate a new one (stored credentials then become unreadable)",
                         path.display(),
                         secret.len()
                     );
                 }
-                Ok(InstanceSecret { bytes: secret.as_bytes().to_vec(), source: SecretSource::File(path) })
+                Ok(InstanceSecret {
+                    bytes: secret.as_bytes().to_vec(),
+                    source: SecretSource::File(path),
+                })
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let secret = app::accounts::ssr::random_token();
                 write_new_secret(&path, &secret)?;
-                Ok(InstanceSecret { bytes: secret.into_bytes(), source: SecretSource::Generated(path) })
+                Ok(InstanceSecret {
+                    bytes: secret.into_bytes(),
+                    source: SecretSource::Generated(path),
+                })
             }
             Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
         }
@@ -309,7 +316,8 @@ mod tests {
 
     #[test]
     fn public_url_reduces_to_origin() {
-        let options = |url: &str| ServeOptions { public_url: Some(url.into()), ..ServeOptions::default() };
+        let options =
+            |url: &str| ServeOptions { public_url: Some(url.into()), ..ServeOptions::default() };
         assert_eq!(
             options("https://Rebound.Example.com/some/path").public_origin().unwrap().as_deref(),
             Some("https://rebound.example.com")

@@ -4,10 +4,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use app::AppError;
 use app::accounts::is_local_path;
 use app::accounts::ssr::session_user;
 use app::state::AppState;
 use app::storage::accounts::is_set_up;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -63,7 +65,11 @@ pub async fn gate_pages(
         Err(error) => return database_unavailable(error),
     };
     if !set_up {
-        return if path == "/setup" { next.run(request).await } else { Redirect::to("/setup").into_response() };
+        return if path == "/setup" {
+            next.run(request).await
+        } else {
+            Redirect::to("/setup").into_response()
+        };
     }
     let signed_in = match session_user(&gate.state.db, &session).await {
         Ok(user) => user.is_some(),
@@ -82,7 +88,7 @@ pub async fn gate_pages(
     }
 }
 
-/// The `next` parameter of a sign-in URL when it is a local path, else `/`.
+/// Returns the `next` parameter of a sign-in URL when it is a local path, else `/`.
 fn next_from_query(query: Option<&str>) -> String {
     query
         .and_then(|query| {
@@ -95,7 +101,7 @@ fn next_from_query(query: Option<&str>) -> String {
 }
 
 fn database_unavailable(error: impl std::fmt::Display) -> Response {
-    tracing::error!(%error, "page gate: database does not answer");
+    tracing::error!(%error, "page gate failed: the database is unreachable");
     (
         StatusCode::SERVICE_UNAVAILABLE,
         "Rebound cannot reach its database right now. Try again in a moment.\n",
@@ -103,11 +109,40 @@ fn database_unavailable(error: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
+/// Gives failed server-function calls the HTTP status of their error (401,
+/// 403, 404, 409, 422, 429) instead of Leptos's blanket 500. Form posts
+/// without JavaScript are redirects and pass unchanged.
+pub async fn set_server_fn_error_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Error bodies are a few hundred bytes of JSON.
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(%error, "reading a server function error body failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = error.status();
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
 /// Rejects state-changing requests whose `Origin` (or, without it, `Referer`)
 /// is not this site. SameSite=Lax cookies already keep most cross-site posts
 /// from carrying a session; this also covers sign-in forms and browsers
 /// without SameSite support.
-pub async fn reject_cross_site(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn reject_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let method = request.method();
     if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
         return next.run(request).await;
@@ -151,7 +186,9 @@ fn check_same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> Result
                 .and_then(|host| host.to_str().ok())
                 .ok_or("the request has no Host header")?;
             origin_of(&source)
-                .and_then(|origin| origin.split_once("://").map(|(_, authority)| authority.to_string()))
+                .and_then(|origin| {
+                    origin.split_once("://").map(|(_, authority)| authority.to_string())
+                })
                 .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
         }
     };
@@ -162,7 +199,8 @@ fn check_same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> Result
 fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next()?;
-    (!authority.is_empty()).then(|| format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
+    (!authority.is_empty())
+        .then(|| format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -181,7 +219,8 @@ mod tests {
     fn same_origin_by_host() {
         let ok = headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")]);
         assert_eq!(check_same_origin(&ok, None), Ok(()));
-        let by_referer = headers(&[("host", "127.0.0.1:3000"), ("referer", "http://127.0.0.1:3000/team?x=1")]);
+        let by_referer =
+            headers(&[("host", "127.0.0.1:3000"), ("referer", "http://127.0.0.1:3000/team?x=1")]);
         assert_eq!(check_same_origin(&by_referer, None), Ok(()));
     }
 
@@ -191,7 +230,10 @@ mod tests {
             headers(&[("host", "127.0.0.1:3000"), ("origin", "http://evil.example")]),
             headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3001")]),
             headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]),
-            headers(&[("host", "127.0.0.1:3000"), ("referer", "http://evil.example/127.0.0.1:3000")]),
+            headers(&[
+                ("host", "127.0.0.1:3000"),
+                ("referer", "http://evil.example/127.0.0.1:3000"),
+            ]),
             headers(&[("host", "127.0.0.1:3000")]),
         ];
         for case in cases {
@@ -201,9 +243,11 @@ mod tests {
 
     #[test]
     fn public_origin_is_authoritative() {
-        let behind_proxy = headers(&[("host", "10.0.0.5:3000"), ("origin", "https://rebound.example.com")]);
+        let behind_proxy =
+            headers(&[("host", "10.0.0.5:3000"), ("origin", "https://rebound.example.com")]);
         assert_eq!(check_same_origin(&behind_proxy, Some("https://rebound.example.com")), Ok(()));
-        let plain_http = headers(&[("host", "rebound.example.com"), ("origin", "http://rebound.example.com")]);
+        let plain_http =
+            headers(&[("host", "rebound.example.com"), ("origin", "http://rebound.example.com")]);
         assert!(check_same_origin(&plain_http, Some("https://rebound.example.com")).is_err());
     }
 

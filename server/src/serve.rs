@@ -32,7 +32,11 @@ use crate::{assets, middleware, worker};
 pub const SESSION_COOKIE: &str = "rebound_session";
 
 /// Runs the dashboard until SIGTERM or Ctrl-C.
-pub async fn run(storage: &StorageOptions, serve: &ServeOptions, port_from_env: bool) -> anyhow::Result<()> {
+pub async fn run(
+    storage: &StorageOptions,
+    serve: &ServeOptions,
+    port_from_env: bool,
+) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting rebound");
     let secret = storage.instance_secret()?;
     match &secret.source {
@@ -57,15 +61,15 @@ pub async fn run(storage: &StorageOptions, serve: &ServeOptions, port_from_env: 
     let address = serve.bind_address(port_from_env);
     let state = build_state(db.clone(), settings, Secrets::derive(&secret.bytes), address);
 
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone())?;
     let listener =
         TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, url = %format!("http://{local}"), "listening");
-
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
     let worker = worker::spawn(state.clone(), shutdown.clone());
-    serve_until(listener, router(state, serve.request_timeout), shutdown, serve.shutdown_timeout).await;
+    serve_until(listener, router(state, serve.request_timeout), shutdown, serve.shutdown_timeout)
+        .await;
 
     if let Err(error) = worker.await {
         tracing::error!(%error, "worker task ended abnormally");
@@ -86,13 +90,21 @@ pub fn build_state(db: Db, settings: Settings, secrets: Secrets, address: Socket
 
 /// Serves until `shutdown` is cancelled, then lets requests in flight finish
 /// for at most `grace`.
-pub async fn serve_until(listener: TcpListener, app: Router, shutdown: CancellationToken, grace: Duration) {
+pub async fn serve_until(
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+    grace: Duration,
+) {
     let stopping = shutdown.clone();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { stopping.cancelled().await });
     let server = tokio::spawn(async move { server.await });
     shutdown.cancelled().await;
-    tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down; waiting for requests in flight");
+    tracing::info!(
+        grace_ms = grace.as_millis() as u64,
+        "shutting down; waiting for requests in flight"
+    );
     match tokio::time::timeout(grace, server).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(error))) => tracing::error!(%error, "server failed"),
@@ -101,37 +113,35 @@ pub async fn serve_until(listener: TcpListener, app: Router, shutdown: Cancellat
     }
 }
 
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Registers for SIGTERM and Ctrl-C now (so a signal that arrives right
+/// after start-up is not lost) and cancels `shutdown` when one arrives.
+fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!("received SIGTERM"),
+                _ = interrupt.recv() => tracing::info!("received Ctrl-C"),
             }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("received Ctrl-C"),
-        () = terminate => tracing::info!("received SIGTERM"),
+            shutdown.cancel();
+        });
     }
-    shutdown.cancel();
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("received Ctrl-C");
+            shutdown.cancel();
+        }
+    });
+    Ok(())
 }
 
-/// The whole HTTP surface: pages and server functions (Leptos), health check,
-/// embedded assets; wrapped in sessions, the cross-site check, a timeout and
-/// request logging.
+/// Builds the whole HTTP surface: pages and server functions (Leptos), the
+/// health check and embedded assets, wrapped in sessions, the cross-site
+/// check, a timeout and request logging.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
@@ -158,6 +168,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             middleware::PageGate::new(state.clone()),
             middleware::gate_pages,
         ))
+        .route_layer(axum::middleware::from_fn(middleware::set_server_fn_error_status))
         .route("/healthz", get(healthz))
         .fallback(assets::serve_site_or_not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::reject_cross_site))
@@ -166,10 +177,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    let route = request
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map_or_else(|| request.uri().path().to_string(), |path| path.as_str().to_string());
+                    let route = request.extensions().get::<MatchedPath>().map_or_else(
+                        || request.uri().path().to_string(),
+                        |path| path.as_str().to_string(),
+                    );
                     tracing::info_span!("request", method = %request.method(), route)
                 })
                 .on_request(())
@@ -189,7 +200,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(error) => {
-            tracing::error!(%error, "health check: database does not answer");
+            tracing::error!(%error, "health check failed: the database is unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
         }
     }

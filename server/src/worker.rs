@@ -46,7 +46,9 @@ async fn tidy(state: &AppState) {
     )
     .await;
     match pruned {
-        Ok(deleted) => tracing::debug!(rows.deleted = deleted, "old sign-in failures and invitations deleted"),
+        Ok(deleted) => {
+            tracing::debug!(rows.deleted = deleted, "old sign-in failures and invitations deleted")
+        }
         Err(error) => tracing::error!(%error, "pruning sign-in failures and invitations failed"),
     }
 }

@@ -67,7 +67,9 @@ impl std::str::FromStr for Role {
             "admin" => Ok(Role::Admin),
             "editor" => Ok(Role::Editor),
             "viewer" => Ok(Role::Viewer),
-            other => Err(format!("unknown role {other:?}; expected owner, admin, editor or viewer")),
+            other => {
+                Err(format!("unknown role {other:?}; expected owner, admin, editor or viewer"))
+            }
         }
     }
 }
@@ -78,7 +80,7 @@ pub struct TeamRef {
     pub name: String,
 }
 
-/// The signed-in user as every page sees them.
+/// The signed-in user as every page shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Viewer {
     pub user_id: i64,
@@ -90,7 +92,7 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    /// Whether the user's role in the current team is at least `role`.
+    /// Returns whether the user's role in the current team is at least `role`.
     pub fn can(&self, role: Role) -> bool {
         self.role.is_some_and(|own| own >= role)
     }
@@ -123,7 +125,7 @@ pub struct NewInvitation {
     pub expires_at: i64,
 }
 
-/// What the invitation page shows before anyone signs up.
+/// Team and role of an invitation, shown before anyone signs up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationSummary {
     pub team_name: String,
@@ -131,13 +133,13 @@ pub struct InvitationSummary {
     pub expires_at: i64,
 }
 
-/// The signed-in user, or `None` for an anonymous visitor.
+/// Returns the signed-in user, or `None` for an anonymous visitor.
 #[server(endpoint = "viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
     ssr::viewer().await
 }
 
-/// Whether the instance still needs its first account.
+/// Returns whether the instance still needs its first account.
 #[server(endpoint = "setup_needed")]
 pub async fn setup_needed() -> Result<bool, AppError> {
     let state = crate::state::app_state()?;

@@ -6,11 +6,13 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
 use crate::app::use_viewer;
-use crate::components::{ErrorBanner, Field, SubmitButton, action_error, action_succeeded, reload_when};
+use crate::components::{
+    ErrorBanner, Field, SubmitButton, action_error, action_succeeded, reload_when,
+};
 use crate::time::format_utc;
 
-/// Where to go after signing in: the `next` query parameter if it is a path
-/// on this site, else the overview.
+/// Returns where to go after signing in: the `next` query parameter if it
+/// is a path on this site, else the overview.
 fn next_path() -> String {
     let query = use_query_map();
     let next = query.read_untracked().get("next");

@@ -38,7 +38,7 @@ pub const INVITATION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 const BAD_CREDENTIALS: &str = "Email or password is incorrect.";
 
-/// Who a session belongs to; valid while the epoch matches the user's.
+/// The user a session belongs to. It is valid while the epoch matches the user's.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct SessionUser {
     id: i64,
@@ -60,7 +60,7 @@ async fn session() -> Result<Session, AppError> {
         .map_err(|error| AppError::internal("session layer missing from the request", error))
 }
 
-/// The user a session is signed in as, if the session is still valid.
+/// Returns the user a session is signed in as, if the session is still valid.
 pub async fn session_user(db: &Db, session: &Session) -> Result<Option<UserRecord>, AppError> {
     let Some(stored) = session.get::<SessionUser>(SESSION_USER).await? else {
         return Ok(None);
@@ -69,8 +69,8 @@ pub async fn session_user(db: &Db, session: &Session) -> Result<Option<UserRecor
     Ok(user.filter(|user| user.session_epoch == stored.epoch))
 }
 
-/// The user's current team and role: the one stored in the session if they
-/// still belong to it, else their first team by name.
+/// Returns the user's current team and role: the one stored in the session
+/// if they still belong to it, else their first team by name.
 async fn current_team(
     session: &Session,
     teams: &[(TeamRef, Role)],
@@ -123,7 +123,12 @@ async fn require_user() -> Result<(AppState, Session, UserRecord), AppError> {
 
 /// Starts a fresh session for `user` in `team_id`. The id is rotated so a
 /// session id planted before sign-in is worthless after it.
-async fn start_session(session: &Session, user_id: i64, epoch: i64, team_id: Option<i64>) -> Result<(), AppError> {
+async fn start_session(
+    session: &Session,
+    user_id: i64,
+    epoch: i64,
+    team_id: Option<i64>,
+) -> Result<(), AppError> {
     session.cycle_id().await?;
     session.insert(SESSION_USER, SessionUser { id: user_id, epoch }).await?;
     if let Some(team_id) = team_id {
@@ -178,7 +183,7 @@ pub fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The client address for throttling: the TCP peer, or with
+/// Returns the client address for throttling: the TCP peer, or with
 /// `trust_proxy_headers` the last `X-Forwarded-For` entry (the one appended
 /// by the proxy in front of Rebound).
 async fn client_address(state: &AppState) -> Option<IpAddr> {
@@ -199,7 +204,11 @@ fn wait_after_failures(failures_newest_first: &[i64], limit: usize, now: i64) ->
     (retry_at > now).then(|| ((retry_at - now) as u64).div_ceil(1000))
 }
 
-async fn throttle_wait(db: &Db, subjects: &[(String, usize)], now: i64) -> Result<Option<u64>, AppError> {
+async fn throttle_wait(
+    db: &Db,
+    subjects: &[(String, usize)],
+    now: i64,
+) -> Result<Option<u64>, AppError> {
     let mut wait = None;
     for (subject, limit) in subjects {
         let failures =
@@ -242,7 +251,7 @@ pub async fn setup(email: String, password: String, team_name: String) -> Result
 
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     let state = app_state()?;
-    // A malformed email cannot match an account; answer as for any other miss.
+    // A malformed email cannot match an account; reply as for any other miss.
     let email = validate::email(&email).unwrap_or_default();
     let now = now_ms();
     let account_subject = format!("account:{email}");
@@ -305,7 +314,10 @@ fn may_manage(caller: &Caller, target_current: Role, target_new: Option<Role>) -
 
 fn parse_role(field: &str, raw: &str) -> Result<Role, AppError> {
     raw.parse().map_err(|_| {
-        AppError::invalid(field, format!("Role {raw:?} is unknown; choose owner, admin, editor or viewer."))
+        AppError::invalid(
+            field,
+            format!("Role {raw:?} is unknown; choose owner, admin, editor or viewer."),
+        )
     })
 }
 
@@ -367,7 +379,12 @@ pub async fn create_invitation(role: String, note: String) -> Result<NewInvitati
         expires_at,
     };
     let id = store::create_invitation(&state.db, &invitation).await?;
-    tracing::info!(team.id = caller.team_id, invitation.id = id, by = caller.user_id, "invitation created");
+    tracing::info!(
+        team.id = caller.team_id,
+        invitation.id = id,
+        by = caller.user_id,
+        "invitation created"
+    );
     let origin = request_origin(&state).await;
     Ok(NewInvitation { link: format!("{origin}/invite/{token}"), role, expires_at })
 }
@@ -422,21 +439,32 @@ pub async fn sign_up(token: String, email: String, password: String) -> Result<(
     let email = validate::email(&email)?;
     validate::password("password", &password)?;
     let hash = hash_password(password).await?;
-    let account =
-        match store::accept_invitation_as_new_user(&state.db, &invitation, &email, &hash, now_ms()).await {
-            Ok(account) => account,
-            Err(AccountsError::EmailTaken) => {
-                return Err(AppError::invalid(
-                    "email",
-                    "An account with this email already exists. Sign in first, then open the invitation link again to join.",
-                ));
-            }
-            Err(AccountsError::InvitationUnusable) => {
-                return Err(invitation_unusable());
-            }
-            Err(error) => return Err(AppError::internal("sign-up through invitation failed", error)),
-        };
-    tracing::info!(user.id = account.user_id, team.id = account.team_id, "account created through invitation");
+    let account = match store::accept_invitation_as_new_user(
+        &state.db,
+        &invitation,
+        &email,
+        &hash,
+        now_ms(),
+    )
+    .await
+    {
+        Ok(account) => account,
+        Err(AccountsError::EmailTaken) => {
+            return Err(AppError::invalid(
+                "email",
+                "An account with this email already exists. Sign in first, then open the invitation link again to join.",
+            ));
+        }
+        Err(AccountsError::InvitationUnusable) => {
+            return Err(invitation_unusable());
+        }
+        Err(error) => return Err(AppError::internal("sign-up through invitation failed", error)),
+    };
+    tracing::info!(
+        user.id = account.user_id,
+        team.id = account.team_id,
+        "account created through invitation"
+    );
     start_session(&session().await?, account.user_id, 0, Some(account.team_id)).await
 }
 
@@ -456,12 +484,19 @@ pub async fn join_team(token: String) -> Result<(), AppError> {
         }
         Err(error) => return Err(AppError::internal("joining a team failed", error)),
     }
-    tracing::info!(user.id = user.id, team.id = invitation.team_id, "joined team through invitation");
+    tracing::info!(
+        user.id = user.id,
+        team.id = invitation.team_id,
+        "joined team through invitation"
+    );
     session.insert(SESSION_TEAM, invitation.team_id).await?;
     Ok(())
 }
 
-pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
     let (state, session, user) = require_user().await?;
     validate::password("new_password", &new_password)?;
     let credentials = store::find_credentials(&state.db, &user.email).await?;
@@ -489,7 +524,8 @@ mod tests {
         let four = [now - MINUTE, now - 2 * MINUTE, now - 3 * MINUTE, now - 4 * MINUTE];
         assert_eq!(wait_after_failures(&four, 5, now), None);
 
-        let five = [now - MINUTE, now - 2 * MINUTE, now - 3 * MINUTE, now - 4 * MINUTE, now - 5 * MINUTE];
+        let five =
+            [now - MINUTE, now - 2 * MINUTE, now - 3 * MINUTE, now - 4 * MINUTE, now - 5 * MINUTE];
         // The fifth most recent failure was 5 minutes ago: 10 minutes remain.
         assert_eq!(wait_after_failures(&five, 5, now), Some(600));
     }
@@ -497,7 +533,14 @@ mod tests {
     #[test]
     fn throttle_counts_only_newest_within_limit() {
         let now = 100 * MINUTE;
-        let failures = [now, now - 14 * MINUTE, now - 14 * MINUTE, now - 14 * MINUTE, now - 14 * MINUTE, now - 14 * MINUTE];
+        let failures = [
+            now,
+            now - 14 * MINUTE,
+            now - 14 * MINUTE,
+            now - 14 * MINUTE,
+            now - 14 * MINUTE,
+            now - 14 * MINUTE,
+        ];
         assert_eq!(wait_after_failures(&failures, 5, now), Some(60));
     }
 

@@ -73,8 +73,8 @@ pub fn note(raw: &str) -> Result<String, AppError> {
     Ok(note.to_string())
 }
 
-/// Whether `path` is a path on this site (so redirecting to it after sign-in
-/// cannot send the user elsewhere).
+/// Returns whether `path` is a path on this site, so that redirecting to it
+/// after sign-in cannot send the user elsewhere.
 pub fn is_local_path(path: &str) -> bool {
     path.starts_with('/') && !path.starts_with("//") && !path.contains('\\')
 }

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use super::{Db, is_unique_violation, with_db};
 use crate::accounts::{Invitation, Member, Role, TeamRef};
 
-/// Why a write to accounts did not happen.
+/// Reasons a write to accounts did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountsError {
     #[error("the instance already has its first account")]
@@ -24,7 +24,7 @@ pub enum AccountsError {
     Database(#[from] sqlx::Error),
 }
 
-/// What sign-in needs to know about an account.
+/// Sign-in data of an account.
 #[derive(Debug, Clone, FromRow)]
 pub struct Credentials {
     pub id: i64,
@@ -32,7 +32,7 @@ pub struct Credentials {
     pub session_epoch: i64,
 }
 
-/// An account as a session sees it.
+/// An account as a session uses it.
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRecord {
     pub id: i64,
@@ -74,14 +74,14 @@ pub struct NewAccount {
     pub team_id: i64,
 }
 
-/// Whether any account exists yet.
+/// Returns whether any account exists yet.
 pub async fn is_set_up(db: &Db) -> sqlx::Result<bool> {
     let query = "SELECT COUNT(*) FROM instance_setup";
     let count: i64 = with_db!(db, pool => sqlx::query_scalar(query).fetch_one(pool).await)?;
     Ok(count > 0)
 }
 
-/// Which accounts [`create_account_with_team`] may create.
+/// The accounts [`create_account_with_team`] may create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Creation {
     /// Only the instance's first account (the first-run page). Fails with
@@ -202,7 +202,7 @@ pub async fn set_password(db: &Db, user_id: i64, password_hash: &str) -> sqlx::R
     })
 }
 
-/// The teams a user belongs to, by name.
+/// Lists the teams a user belongs to, by name.
 pub async fn teams_of(db: &Db, user_id: i64) -> sqlx::Result<Vec<(TeamRef, Role)>> {
     let query = "SELECT t.id AS team_id, t.name AS team_name, m.role \
                  FROM memberships m JOIN teams t ON t.id = m.team_id \
@@ -347,7 +347,11 @@ struct InvitationRow {
 }
 
 /// Invitations of a team that can still be used.
-pub async fn list_open_invitations(db: &Db, team_id: i64, now: i64) -> sqlx::Result<Vec<Invitation>> {
+pub async fn list_open_invitations(
+    db: &Db,
+    team_id: i64,
+    now: i64,
+) -> sqlx::Result<Vec<Invitation>> {
     let query = "SELECT i.id, i.role, i.note, u.email AS created_by_email, i.created_at, i.expires_at \
                  FROM invitations i LEFT JOIN users u ON u.id = i.created_by \
                  WHERE i.team_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL \
@@ -368,7 +372,12 @@ pub async fn list_open_invitations(db: &Db, team_id: i64, now: i64) -> sqlx::Res
 }
 
 /// Revokes an open invitation of the team; false when there was none.
-pub async fn revoke_invitation(db: &Db, team_id: i64, invitation_id: i64, now: i64) -> sqlx::Result<bool> {
+pub async fn revoke_invitation(
+    db: &Db,
+    team_id: i64,
+    invitation_id: i64,
+    now: i64,
+) -> sqlx::Result<bool> {
     let query = "UPDATE invitations SET revoked_at = $1 \
                  WHERE id = $2 AND team_id = $3 AND accepted_at IS NULL AND revoked_at IS NULL";
     let result = with_db!(db, pool => {

@@ -40,7 +40,7 @@ pub use with_db;
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
-/// What [`Db::migrate`] did.
+/// Migration counts reported by [`Db::migrate`].
 #[derive(Debug, Clone, Copy)]
 pub struct MigrationReport {
     pub applied_now: usize,
@@ -60,7 +60,7 @@ impl Db {
                 .foreign_keys(true);
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let pool = if in_memory {
-                // Every connection to an in-memory database sees its own empty
+                // Every connection to an in-memory database opens its own empty
                 // database, so the pool must keep exactly one, forever.
                 SqlitePoolOptions::new()
                     .max_connections(1)
@@ -70,7 +70,10 @@ impl Db {
                     .connect_with(options)
                     .await?
             } else {
-                SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?
+                SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .connect_with(options)
+                    .await?
             };
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -124,10 +127,9 @@ impl Db {
         }
     }
 
-    /// Succeeds when the database answers a trivial query.
+    /// Runs a trivial query; fails when the database does not respond.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        let _: i64 = with_db!(self, pool => sqlx::query_scalar("SELECT 1").fetch_one(pool).await)?;
-        Ok(())
+        with_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
     }
 
     /// Closes every connection; waits for connections in use to be returned.
@@ -136,7 +138,7 @@ impl Db {
     }
 }
 
-/// Whether `error` violates the unique constraint on `column`, given as
+/// Returns whether `error` violates the unique constraint on `column`, given as
 /// `table.column` (e.g. `users.email`).
 pub fn is_unique_violation(error: &sqlx::Error, column: &str) -> bool {
     let sqlx::Error::Database(db_error) = error else {

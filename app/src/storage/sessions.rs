@@ -29,7 +29,7 @@ impl DbSessionStore {
     }
 }
 
-/// The stored key: a SHA-256 of the id in the cookie.
+/// Computes the stored key: a SHA-256 of the id in the cookie.
 fn id_hash(id: &Id) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(id.0.to_le_bytes()))
 }

@@ -1,0 +1,267 @@
+//! Every server function, called as every kind of caller: the ones that
+//! must be refused are, and a member of another team never sees this team's
+//! data. A server function missing from the table fails the test, so new
+//! ones must join it.
+
+use std::collections::BTreeSet;
+
+use app::accounts::Role;
+use app::storage::Db;
+use app::storage::accounts::{self as store, NewInvitationRow};
+use app::time::now_ms;
+
+use crate::support::{Client, TestServer, add_team, add_user, on_each_backend};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Anonymous,
+    Viewer,
+    Editor,
+    Admin,
+    Owner,
+    /// The owner of another team.
+    Outsider,
+}
+
+const CALLERS: [Caller; 6] = [
+    Caller::Anonymous,
+    Caller::Viewer,
+    Caller::Editor,
+    Caller::Admin,
+    Caller::Owner,
+    Caller::Outsider,
+];
+
+/// Who may call a server function.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user.
+    SignedIn,
+    /// Members of the team whose data it touches, with at least this role.
+    Team(Role),
+}
+
+/// The fixture: team A with one member per role, and team B's owner.
+struct Fixture {
+    db: Db,
+    team_a: i64,
+    team_b: i64,
+    owner_id: i64,
+}
+
+/// Arguments for one call; may create the objects the call acts on.
+type Args = Vec<(&'static str, String)>;
+
+async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
+    let db = &fixture.db;
+    let a =
+        |pairs: &[(&'static str, &str)]| pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    match endpoint {
+        "viewer" | "setup_needed" | "logout" | "list_members" | "list_invitations" => vec![],
+        "setup" => a(&[
+            ("email", "late@x.test"),
+            ("password", "long enough password"),
+            ("team_name", "Late"),
+        ]),
+        "login" => a(&[("email", "nobody@x.test"), ("password", "wrong password")]),
+        "switch_team" => vec![("team_id", fixture.team_a.to_string())],
+        "create_team" => a(&[("team_name", "Scratch")]),
+        "change_password" => {
+            a(&[("current_password", "wrong password"), ("new_password", "another long password")])
+        }
+        "change_role" => {
+            let target = throwaway_member(db, fixture.team_a).await;
+            vec![("user_id", target.to_string()), ("role", "editor".into())]
+        }
+        "remove_member" => {
+            let target = throwaway_member(db, fixture.team_a).await;
+            vec![("user_id", target.to_string())]
+        }
+        "create_invitation" => a(&[("role", "viewer"), ("note", "")]),
+        "revoke_invitation" => {
+            let id = invitation(db, fixture.team_a, fixture.owner_id).await.0;
+            vec![("invitation_id", id.to_string())]
+        }
+        "invitation_details" => {
+            let token = invitation(db, fixture.team_a, fixture.owner_id).await.1;
+            vec![("token", token)]
+        }
+        "sign_up" => {
+            let token = invitation(db, fixture.team_a, fixture.owner_id).await.1;
+            vec![
+                ("token", token),
+                ("email", unique_email()),
+                ("password", "long enough password".into()),
+            ]
+        }
+        "join_team" => {
+            // A third team, so joining does not make anyone a member of A.
+            let (team_c, owner_c) = add_team(db, "Team C", &unique_email()).await;
+            let token = invitation(db, team_c, owner_c).await.1;
+            vec![("token", token)]
+        }
+        other => {
+            panic!("server function {other} has no arguments in the authorization test; add it")
+        }
+    }
+}
+
+fn access(endpoint: &str) -> Access {
+    match endpoint {
+        "viewer" | "setup_needed" | "setup" | "login" | "logout" | "invitation_details"
+        | "sign_up" => Access::Public,
+        "switch_team" | "create_team" | "change_password" | "join_team" => Access::SignedIn,
+        "list_members" => Access::Team(Role::Viewer),
+        "change_role" | "remove_member" | "create_invitation" | "revoke_invitation"
+        | "list_invitations" => Access::Team(Role::Admin),
+        other => {
+            panic!("server function {other} has no access rule in the authorization test; add it")
+        }
+    }
+}
+
+fn expect_refused(access: Access, caller: Caller) -> bool {
+    let role = match caller {
+        Caller::Anonymous => None,
+        Caller::Viewer => Some(Role::Viewer),
+        Caller::Editor => Some(Role::Editor),
+        Caller::Admin => Some(Role::Admin),
+        Caller::Owner | Caller::Outsider => Some(Role::Owner),
+    };
+    match access {
+        Access::Public => false,
+        Access::SignedIn => role.is_none(),
+        Access::Team(minimum) => match caller {
+            // The outsider is an owner, but of team B. Calls that act on team
+            // A objects must be refused; calls without an object id act on
+            // the outsider's own team, which the leak check covers.
+            Caller::Outsider => false,
+            _ => role.is_none_or(|own| own < minimum),
+        },
+    }
+}
+
+/// Calls an outsider must be refused although their role would allow them:
+/// they name an object of team A.
+fn names_team_a_object(endpoint: &str) -> bool {
+    matches!(endpoint, "change_role" | "remove_member" | "revoke_invitation" | "switch_team")
+}
+
+fn unique_email() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("user{}@c.test", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+async fn throwaway_member(db: &Db, team: i64) -> i64 {
+    add_user(db, &unique_email(), team, Role::Viewer).await
+}
+
+async fn invitation(db: &Db, team: i64, created_by: i64) -> (i64, String) {
+    let token = app::accounts::ssr::random_token();
+    let row = NewInvitationRow {
+        team_id: team,
+        role: Role::Viewer,
+        token_hash: &app::accounts::ssr::token_hash(&token),
+        note: "",
+        created_by,
+        created_at: now_ms(),
+        expires_at: now_ms() + 3_600_000,
+    };
+    (store::create_invitation(db, &row).await.unwrap(), token)
+}
+
+fn email_of(caller: Caller) -> Option<&'static str> {
+    match caller {
+        Caller::Anonymous => None,
+        Caller::Viewer => Some("viewer@team-a.test"),
+        Caller::Editor => Some("editor@team-a.test"),
+        Caller::Admin => Some("admin@team-a.test"),
+        Caller::Owner => Some("owner@team-a.test"),
+        Caller::Outsider => Some("owner@team-b.test"),
+    }
+}
+
+async fn client_for(server: &TestServer, caller: Caller) -> Client {
+    match email_of(caller) {
+        Some(email) => server.client().signed_in(email).await,
+        None => server.client(),
+    }
+}
+
+#[tokio::test]
+async fn every_server_function_checks_its_caller() {
+    on_each_backend(|db| async move {
+        let (team_a, owner_id) = add_team(&db, "Team A", "owner@team-a.test").await;
+        add_user(&db, "admin@team-a.test", team_a, Role::Admin).await;
+        add_user(&db, "editor@team-a.test", team_a, Role::Editor).await;
+        add_user(&db, "viewer@team-a.test", team_a, Role::Viewer).await;
+        let (team_b, _) = add_team(&db, "Team B", "owner@team-b.test").await;
+        let fixture = Fixture { db: db.clone(), team_a, team_b, owner_id };
+        let server = TestServer::start(db.clone()).await;
+
+        let mut endpoints: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path.trim_start_matches("/api/").to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert!(endpoints.len() >= 17, "server functions are registered: {endpoints:?}");
+        // Calls that end or replace the caller's session run last.
+        endpoints.sort_by_key(|endpoint| matches!(endpoint.as_str(), "logout" | "sign_up"));
+
+        let mut clients = Vec::new();
+        for caller in CALLERS {
+            clients.push((caller, client_for(&server, caller).await));
+        }
+        let mut failures = Vec::new();
+        for endpoint in &endpoints {
+            let rule = access(endpoint);
+            for (caller, client) in &clients {
+                let args = arguments(endpoint, &fixture).await;
+                let form: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let reply = client.call(endpoint, &form).await;
+                let mut refused_expected = expect_refused(rule, *caller);
+                if *caller == Caller::Outsider && names_team_a_object(endpoint) {
+                    refused_expected = true;
+                }
+                if reply.is_refusal() != refused_expected {
+                    failures.push(format!(
+                        "{endpoint} as {caller:?}: expected {}, got HTTP {} {}",
+                        if refused_expected { "a refusal" } else { "no refusal" },
+                        reply.status,
+                        reply.text
+                    ));
+                }
+                if *caller == Caller::Anonymous && refused_expected {
+                    assert_eq!(
+                        reply.error_kind().as_deref(),
+                        Some("Unauthenticated"),
+                        "{endpoint}"
+                    );
+                }
+                if *caller == Caller::Outsider && reply.text.contains("team-a.test") {
+                    failures
+                        .push(format!("{endpoint} as outsider leaked team A data: {}", reply.text));
+                }
+                // Put every signed-in caller back in their own team, which
+                // create_team, join_team and switch_team change.
+                if let Some(email) = email_of(*caller) {
+                    let home =
+                        if *caller == Caller::Outsider { fixture.team_b } else { fixture.team_a };
+                    let back = client.call("switch_team", &[("team_id", &home.to_string())]).await;
+                    if back.status != 200 && !matches!(endpoint.as_str(), "logout" | "sign_up") {
+                        failures.push(format!(
+                            "{email} could not switch back after {endpoint}: {}",
+                            back.text
+                        ));
+                    }
+                }
+            }
+        }
+        server.stop().await;
+        assert!(failures.is_empty(), "authorization failures:\n{}", failures.join("\n"));
+    })
+    .await;
+}

@@ -1,0 +1,293 @@
+//! Test fixtures: fresh databases on both backends, a Rebound server on
+//! 127.0.0.1 and an HTTP client that keeps cookies.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use app::accounts::Role;
+use app::state::{Secrets, Settings};
+use app::storage::Db;
+use app::time::now_ms;
+use futures::FutureExt;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+/// Admin connection string of the Postgres server the Postgres variants use.
+/// Unset, they are skipped, unless `REBOUND_REQUIRE_POSTGRES=1` asks for
+/// them to fail instead.
+const POSTGRES_URL_VAR: &str = "REBOUND_TEST_POSTGRES_URL";
+const REQUIRE_POSTGRES_VAR: &str = "REBOUND_REQUIRE_POSTGRES";
+
+/// Argon2 hash of [`PASSWORD`], computed once per test binary.
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+        argon2::Argon2::default()
+            .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
+            .expect("hashing the test password succeeds")
+            .to_string()
+    })
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub db: Db,
+    pub backend: &'static str,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("a temporary directory can be created");
+        let url = format!("sqlite://{}", dir.path().join("rebound.db").display());
+        let db = Db::connect(&url, 4).await.expect("a fresh SQLite file opens");
+        db.migrate().await.expect("SQLite migrations apply");
+        TestDb { db, backend: "sqlite", cleanup: Cleanup::Sqlite(dir) }
+    }
+
+    /// A fresh Postgres database, or `None` when no server is configured.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin_url = match std::env::var(POSTGRES_URL_VAR) {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                assert!(
+                    std::env::var(REQUIRE_POSTGRES_VAR).as_deref() != Ok("1"),
+                    "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set"
+                );
+                eprintln!("note: {POSTGRES_URL_VAR} is not set; skipping the Postgres variant");
+                return None;
+            }
+        };
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "rebound_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            now_ms() % 1_000_000
+        );
+        let admin = Db::connect(&admin_url, 1)
+            .await
+            .unwrap_or_else(|error| panic!("cannot reach Postgres at {POSTGRES_URL_VAR}: {error}"));
+        let Db::Postgres(admin_pool) = &admin else {
+            panic!("{POSTGRES_URL_VAR} must be a postgres:// URL")
+        };
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(admin_pool)
+            .await
+            .expect("the test database can be created");
+        admin.close().await;
+        let mut url = url::Url::parse(&admin_url).expect("the Postgres URL parses");
+        url.set_path(&name);
+        let db = Db::connect(url.as_str(), 8).await.expect("the fresh Postgres database opens");
+        db.migrate().await.expect("Postgres migrations apply");
+        Some(TestDb { db, backend: "postgres", cleanup: Cleanup::Postgres { admin_url, name } })
+    }
+
+    pub async fn drop_database(self) {
+        self.db.close().await;
+        if let Cleanup::Postgres { admin_url, name } = self.cleanup {
+            let admin =
+                Db::connect(&admin_url, 1).await.expect("Postgres is reachable for cleanup");
+            if let Db::Postgres(pool) = &admin {
+                let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(pool)
+                    .await;
+                if let Err(error) = dropped {
+                    eprintln!("warning: could not drop test database {name}: {error}");
+                }
+            }
+            admin.close().await;
+        }
+    }
+}
+
+/// Runs `test` against a fresh SQLite database, then a fresh Postgres one
+/// (when configured). A failure names the backend it happened on.
+pub async fn on_each_backend<F, Fut>(test: F)
+where
+    F: Fn(Db) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut databases = vec![TestDb::sqlite().await];
+    databases.extend(TestDb::postgres().await);
+    for database in databases {
+        let backend = database.backend;
+        let outcome = AssertUnwindSafe(test(database.db.clone())).catch_unwind().await;
+        database.drop_database().await;
+        if let Err(panic) = outcome {
+            eprintln!("the failure above happened on {backend}");
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// Creates a user (password [`PASSWORD`]) in `team_id` with `role`.
+pub async fn add_user(db: &Db, email: &str, team_id: i64, role: Role) -> i64 {
+    app::with_db!(db, pool => {
+        let user_id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(email)
+        .bind(password_hash())
+        .bind(now_ms())
+        .fetch_one(pool)
+        .await
+        .expect("the user is inserted");
+        sqlx::query("INSERT INTO memberships (team_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(team_id)
+            .bind(user_id)
+            .bind(role.as_str())
+            .bind(now_ms())
+            .execute(pool)
+            .await
+            .expect("the membership is inserted");
+        user_id
+    })
+}
+
+/// Creates a team owned by a new user; returns (team id, owner id).
+pub async fn add_team(db: &Db, name: &str, owner_email: &str) -> (i64, i64) {
+    let account = app::storage::accounts::create_account_with_team(
+        db,
+        owner_email,
+        password_hash(),
+        name,
+        now_ms(),
+        app::storage::accounts::Creation::Any,
+    )
+    .await
+    .expect("the team and its owner are created");
+    (account.team_id, account.user_id)
+}
+
+/// A Rebound server on 127.0.0.1 with its own port.
+pub struct TestServer {
+    pub url: String,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(db: Db) -> TestServer {
+        TestServer::start_with(db, Settings::default()).await
+    }
+
+    pub async fn start_with(db: Db, settings: Settings) -> TestServer {
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port is free");
+        let address = listener.local_addr().expect("the listener has an address");
+        let secrets = Secrets::derive(b"test secret of at least thirty-two bytes");
+        let state = server::serve::build_state(db.clone(), settings, secrets, address);
+        let app = server::serve::router(state, Duration::from_secs(30));
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(server::serve::serve_until(
+            listener,
+            app,
+            shutdown.clone(),
+            Duration::from_secs(5),
+        ));
+        TestServer { url: format!("http://{address}"), shutdown, task }
+    }
+
+    /// A browser-like client: keeps cookies, sends this site as `Origin`, and
+    /// does not follow redirects (tests look at them).
+    pub fn client(&self) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("origin", self.url.parse().expect("the URL is a header value"));
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the HTTP client builds");
+        Client { http, base: self.url.clone() }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.expect("the server task ends cleanly");
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+/// What a server function returned: its status and JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// The error variant name (`"Unauthenticated"`, `"Invalid"`, ...), if any.
+    pub fn error_kind(&self) -> Option<String> {
+        if self.status < 400 {
+            return None;
+        }
+        match &self.body {
+            Value::String(kind) => Some(kind.clone()),
+            Value::Object(map) => map.keys().next().cloned(),
+            _ => Some(format!("HTTP {}", self.status)),
+        }
+    }
+
+    pub fn is_refusal(&self) -> bool {
+        matches!(self.error_kind().as_deref(), Some("Unauthenticated" | "Forbidden" | "NotFound"))
+    }
+
+    pub fn error_field(&self) -> Option<&str> {
+        self.body.get("Invalid")?.get("field")?.as_str()
+    }
+}
+
+impl Client {
+    /// Calls the server function at `/api/{endpoint}` with form arguments, as
+    /// the hydrated app does.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("calling {endpoint} failed: {error}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("the body is readable");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, body, text }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path} failed: {error}"))
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.call("login", &[("email", email), ("password", password)]).await
+    }
+
+    /// Signs in and fails the test if that does not work.
+    pub async fn signed_in(self, email: &str) -> Client {
+        let reply = self.login(email, PASSWORD).await;
+        assert_eq!(reply.status, 200, "sign-in as {email} failed: {}", reply.text);
+        self
+    }
+}

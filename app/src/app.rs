@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::accounts::{
     AccountPage, InvitePage, LoginPage, Logout, NewTeamPage, Role, SetupPage, SwitchTeam, TeamPage,
@@ -54,15 +54,18 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="rebound" href="/pkg/rebound.css" />
         <Title text="Rebound" />
         <Router>
+            // Async rendering waits for every resource before sending the page,
+            // so pages are complete without JavaScript (streamed Suspense
+            // content needs a script to move into place).
             <Routes fallback=NotFound>
-                <Route path=path!("/setup") view=SetupPage />
-                <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/invite/:token") view=InvitePage />
-                <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view=HomePage />
-                    <Route path=path!("/team") view=TeamPage />
-                    <Route path=path!("/teams/new") view=NewTeamPage />
-                    <Route path=path!("/account") view=AccountPage />
+                <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async />
+                    <Route path=path!("/teams/new") view=NewTeamPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

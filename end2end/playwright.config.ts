@@ -19,7 +19,7 @@ export default defineConfig({
   // their own users and teams in it. Tests that need an empty instance start
   // their own (see support.ts).
   webServer: {
-    command: `rm -rf ${MAIN_DATA_DIR} && ${reboundBinary()} --data-dir ${MAIN_DATA_DIR} --host 127.0.0.1 --port ${MAIN_PORT}`,
+    command: `rm -rf ${MAIN_DATA_DIR} && ${reboundBinary()} --data-dir ${MAIN_DATA_DIR} --host 127.0.0.1 --port ${MAIN_PORT} --allow-private-targets`,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

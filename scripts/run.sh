@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds Rebound in release mode and starts the
 # dashboard on http://127.0.0.1:3000 with a SQLite database in ./rebound-data.
+# Monitors may reach private and loopback addresses here, for local trials.
 # Extra arguments go to rebound (see `rebound --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +9,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh release
 printf '\n==> Starting Rebound on http://127.0.0.1:3000 (Ctrl-C stops it)\n'
-exec "${CARGO_TARGET_DIR:-target}/release/rebound" "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/rebound" --allow-private-targets "$@"

@@ -10,6 +10,7 @@ use crate::accounts::{
     Viewer, get_viewer,
 };
 use crate::components::{action_succeeded, reload_when};
+use crate::monitors::{EditMonitorPage, MonitorPage, MonitorsPage, NewMonitorPage};
 
 /// Renders the document around the app (on the server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -66,6 +67,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async />
                     <Route path=path!("/teams/new") view=NewTeamPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/monitors") view=MonitorsPage ssr=SsrMode::Async />
+                    <Route path=path!("/monitors/new") view=NewMonitorPage ssr=SsrMode::Async />
+                    <Route path=path!("/monitors/:id") view=MonitorPage ssr=SsrMode::Async />
+                    <Route path=path!("/monitors/:id/edit") view=EditMonitorPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -83,6 +88,7 @@ fn Layout() -> impl IntoView {
             </a>
             <nav class="nav">
                 <A href="/">"Overview"</A>
+                <A href="/monitors">"Monitors"</A>
                 <A href="/team">"Team"</A>
             </nav>
             <Suspense>

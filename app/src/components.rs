@@ -63,6 +63,18 @@ pub fn Field(
     }
 }
 
+/// The error message of one field, for forms that lay out their own controls.
+/// Give the control `aria-describedby` = `field-{name}-error`.
+#[component]
+pub fn FieldMessage(name: &'static str, error: Signal<Option<AppError>>) -> impl IntoView {
+    let message = move || error.get().filter(|e| e.field() == Some(name)).map(|e| e.to_string());
+    view! {
+        <p class="field-error" id=format!("field-{name}-error") role="alert">
+            {message}
+        </p>
+    }
+}
+
 /// Shows the latest error unless it belongs to one of `fields`, which show
 /// their own.
 #[component]

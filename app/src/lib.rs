@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod app;
 pub mod components;
 pub mod error;
+pub mod monitors;
 pub mod time;
 
 #[cfg(feature = "ssr")]

@@ -11,7 +11,10 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::use_context;
 use sha2::Sha256;
 
+use tokio::sync::Notify;
+
 use crate::error::AppError;
+use crate::monitors::probe::Prober;
 use crate::storage::Db;
 
 #[derive(Clone)]
@@ -20,6 +23,11 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub secrets: Arc<Secrets>,
     pub leptos_options: LeptosOptions,
+    /// Runs monitor checks; shared by the worker and "Check now".
+    pub prober: Prober,
+    /// Wakes this process's monitor scheduler when a monitor is created,
+    /// edited or resumed, so its first check need not wait for the next poll.
+    pub monitor_wakeup: Arc<Notify>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -70,6 +78,7 @@ impl Default for Settings {
 pub struct Secrets {
     cookie_signing: [u8; 64],
     credential_encryption: [u8; 32],
+    heartbeat: [u8; 32],
 }
 
 impl Secrets {
@@ -78,11 +87,14 @@ impl Secrets {
         let hkdf = Hkdf::<Sha256>::new(Some(b"rebound"), instance_secret);
         let mut cookie_signing = [0u8; 64];
         let mut credential_encryption = [0u8; 32];
+        let mut heartbeat = [0u8; 32];
         hkdf.expand(b"cookie-signing", &mut cookie_signing)
             .expect("64 bytes is a valid HKDF-SHA256 output length");
         hkdf.expand(b"credential-encryption", &mut credential_encryption)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
-        Secrets { cookie_signing, credential_encryption }
+        hkdf.expand(b"heartbeat-urls", &mut heartbeat)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        Secrets { cookie_signing, credential_encryption, heartbeat }
     }
 
     pub fn cookie_signing_key(&self) -> &[u8; 64] {
@@ -91,6 +103,11 @@ impl Secrets {
 
     pub fn credential_encryption_key(&self) -> &[u8; 32] {
         &self.credential_encryption
+    }
+
+    /// Key of the HMAC that turns a heartbeat monitor's nonce into its URL token.
+    pub fn heartbeat_key(&self) -> &[u8; 32] {
+        &self.heartbeat
     }
 }
 

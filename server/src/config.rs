@@ -122,6 +122,35 @@ pub struct ServeOptions {
     /// Requests running longer than this get a 408 response.
     #[arg(long, global = true, env = "REBOUND_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
+
+    /// Let monitors reach loopback, private, link-local and unique-local
+    /// addresses (for self-hosters who watch internal services). Off by
+    /// default so that team members cannot probe the network Rebound runs in.
+    #[arg(long, global = true, env = "REBOUND_ALLOW_PRIVATE_TARGETS")]
+    pub allow_private_targets: bool,
+
+    /// Comma-separated addresses monitors may reach although they are
+    /// private (e.g. 10.0.4.12,fd00::7), when private targets are not allowed.
+    #[arg(long, global = true, env = "REBOUND_ALLOWED_TARGET_ADDRESSES", value_delimiter = ',')]
+    pub allowed_target_addresses: Vec<IpAddr>,
+
+    /// Monitor checks running at once in this process.
+    #[arg(long, global = true, env = "REBOUND_CHECK_CONCURRENCY", default_value_t = 256)]
+    pub check_concurrency: usize,
+
+    /// Bytes of a response body that keyword monitors read (after
+    /// decompression); a longer body is matched on what was read.
+    #[arg(long, global = true, env = "REBOUND_KEYWORD_BODY_LIMIT", default_value_t = 4 * 1024 * 1024)]
+    pub keyword_body_limit: usize,
+
+    /// Keep check results this long, e.g. 30d; hourly uptime rollups stay longer.
+    #[arg(long, global = true, env = "REBOUND_CHECK_RETENTION", default_value = "30d", value_parser = parse_duration)]
+    pub check_retention: Duration,
+
+    /// Serve pages only, without running monitors and housekeeping in this
+    /// process (another process on the same database runs them).
+    #[arg(long, global = true, env = "REBOUND_NO_WORKER")]
+    pub no_worker: bool,
 }
 
 impl Default for ServeOptions {
@@ -134,6 +163,12 @@ impl Default for ServeOptions {
             trust_proxy_headers: false,
             shutdown_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(30),
+            allow_private_targets: false,
+            allowed_target_addresses: Vec::new(),
+            check_concurrency: 256,
+            keyword_body_limit: 4 * 1024 * 1024,
+            check_retention: Duration::from_secs(30 * 24 * 3600),
+            no_worker: false,
         }
     }
 }

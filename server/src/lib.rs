@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod cli;
 pub mod config;
+pub mod heartbeat;
 pub mod middleware;
 pub mod serve;
 pub mod worker;

@@ -147,6 +147,10 @@ pub async fn reject_cross_site(
     if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
         return next.run(request).await;
     }
+    // Heartbeat pings come from jobs, not browsers, and carry no session.
+    if request.uri().path().starts_with("/ping/") {
+        return next.run(request).await;
+    }
     let expected = state.settings.public_origin.clone();
     match check_same_origin(request.headers(), expected.as_deref()) {
         Ok(()) => next.run(request).await,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use app::monitors::probe::{ProbeOptions, Prober};
 use app::state::{AppState, Secrets, Settings};
 use app::storage::Db;
 use app::storage::sessions::DbSessionStore;
@@ -18,6 +19,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -26,7 +28,9 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Span;
 
 use crate::config::{SecretSource, ServeOptions, StorageOptions};
-use crate::{assets, middleware, worker};
+use crate::worker::housekeeping::HousekeepingConfig;
+use crate::worker::{SchedulerConfig, WorkerConfig};
+use crate::{assets, heartbeat, middleware, worker};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "rebound_session";
@@ -59,7 +63,18 @@ pub async fn run(
         trust_proxy_headers: serve.trust_proxy_headers,
     };
     let address = serve.bind_address(port_from_env);
-    let state = build_state(db.clone(), settings, Secrets::derive(&secret.bytes), address);
+    let probe = ProbeOptions {
+        allow_private_targets: serve.allow_private_targets,
+        allowed_addresses: serve.allowed_target_addresses.clone(),
+        body_limit_bytes: serve.keyword_body_limit,
+        ..ProbeOptions::default()
+    };
+    if serve.allow_private_targets {
+        tracing::warn!(
+            "monitors may reach private and loopback addresses (--allow-private-targets)"
+        );
+    }
+    let state = build_state(db.clone(), settings, Secrets::derive(&secret.bytes), address, probe);
 
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone())?;
@@ -67,25 +82,56 @@ pub async fn run(
         TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, url = %format!("http://{local}"), "listening");
-    let worker = worker::spawn(state.clone(), shutdown.clone());
+    let mut worker = if serve.no_worker {
+        tracing::info!("worker disabled; this process serves pages only");
+        tokio::task::JoinSet::new()
+    } else {
+        let config = WorkerConfig {
+            scheduler: SchedulerConfig {
+                concurrency: serve.check_concurrency.max(1),
+                ..SchedulerConfig::default()
+            },
+            housekeeping: HousekeepingConfig {
+                check_retention: serve.check_retention,
+                ..HousekeepingConfig::default()
+            },
+        };
+        worker::spawn(state.clone(), config, shutdown.clone())
+    };
     serve_until(listener, router(state, serve.request_timeout), shutdown, serve.shutdown_timeout)
         .await;
 
-    if let Err(error) = worker.await {
-        tracing::error!(%error, "worker task ended abnormally");
+    while let Some(finished) = worker.join_next().await {
+        if let Err(error) = finished {
+            tracing::error!(%error, "a worker task ended abnormally");
+        }
     }
+    tracing::info!("worker stopped");
     db.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-pub fn build_state(db: Db, settings: Settings, secrets: Secrets, address: SocketAddr) -> AppState {
+pub fn build_state(
+    db: Db,
+    settings: Settings,
+    secrets: Secrets,
+    address: SocketAddr,
+    probe: ProbeOptions,
+) -> AppState {
     let leptos_options = LeptosOptions::builder()
         .output_name("rebound")
         .site_pkg_dir("pkg")
         .site_addr(address)
         .build();
-    AppState { db, settings: Arc::new(settings), secrets: Arc::new(secrets), leptos_options }
+    AppState {
+        db,
+        settings: Arc::new(settings),
+        secrets: Arc::new(secrets),
+        leptos_options,
+        prober: Prober::new(probe),
+        monitor_wakeup: Arc::new(Notify::new()),
+    }
 }
 
 /// Serves until `shutdown` is cancelled, then lets requests in flight finish
@@ -170,6 +216,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         ))
         .route_layer(axum::middleware::from_fn(middleware::set_server_fn_error_status))
         .route("/healthz", get(healthz))
+        .route("/ping/{token}", get(heartbeat::ping).post(heartbeat::ping))
         .fallback(assets::serve_site_or_not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::reject_cross_site))
         .layer(sessions)

@@ -97,7 +97,7 @@ const INSERT_MEMBERSHIP: &str =
     "INSERT INTO memberships (team_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)";
 
 fn email_taken_or(error: sqlx::Error) -> AccountsError {
-    if is_unique_violation(&error, "users.email") {
+    if is_unique_violation(&error, "users", &["email"]) {
         AccountsError::EmailTaken
     } else {
         error.into()

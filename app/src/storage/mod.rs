@@ -7,6 +7,7 @@
 //! [`Db`] where they are used.
 
 pub mod accounts;
+pub mod monitors;
 pub mod sessions;
 
 use std::str::FromStr;
@@ -138,9 +139,9 @@ impl Db {
     }
 }
 
-/// Returns whether `error` violates the unique constraint on `column`, given as
-/// `table.column` (e.g. `users.email`).
-pub fn is_unique_violation(error: &sqlx::Error, column: &str) -> bool {
+/// Returns whether `error` violates the unique constraint on `columns` of
+/// `table` (declared as `UNIQUE (a, b)` or on a single column).
+pub fn is_unique_violation(error: &sqlx::Error, table: &str, columns: &[&str]) -> bool {
     let sqlx::Error::Database(db_error) = error else {
         return false;
     };
@@ -148,7 +149,11 @@ pub fn is_unique_violation(error: &sqlx::Error, column: &str) -> bool {
         return false;
     }
     // Postgres names the constraint (`users_email_key` by its default naming);
-    // SQLite names the column in its message ("UNIQUE constraint failed: users.email").
-    let postgres_name = format!("{}_key", column.replace('.', "_"));
-    db_error.constraint() == Some(postgres_name.as_str()) || db_error.message().contains(column)
+    // SQLite lists the columns in its message
+    // ("UNIQUE constraint failed: monitors.team_id, monitors.name").
+    let postgres_name = format!("{table}_{}_key", columns.join("_"));
+    let sqlite_columns: Vec<String> =
+        columns.iter().map(|column| format!("{table}.{column}")).collect();
+    db_error.constraint() == Some(postgres_name.as_str())
+        || db_error.message().ends_with(&sqlite_columns.join(", "))
 }

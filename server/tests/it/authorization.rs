@@ -102,6 +102,31 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
             let token = invitation(db, team_c, owner_c).await.1;
             vec![("token", token)]
         }
+        "list_monitors" => a(&[("state", ""), ("after", "")]),
+        "create_monitor" => {
+            let name = unique_email();
+            vec![
+                ("form[name]", name),
+                ("form[kind]", "heartbeat".into()),
+                ("form[grace_secs]", "60".into()),
+            ]
+        }
+        "get_monitor" | "delete_monitor" | "pause_monitor" | "resume_monitor"
+        | "check_monitor_now" => {
+            vec![("id", throwaway_monitor(db, fixture.team_a).await.to_string())]
+        }
+        "monitor_history" => {
+            vec![
+                ("id", throwaway_monitor(db, fixture.team_a).await.to_string()),
+                ("range", "24h".into()),
+            ]
+        }
+        "update_monitor" => vec![
+            ("id", throwaway_monitor(db, fixture.team_a).await.to_string()),
+            ("form[name]", unique_email()),
+            ("form[kind]", "heartbeat".into()),
+            ("form[grace_secs]", "30".into()),
+        ],
         other => {
             panic!("server function {other} has no arguments in the authorization test; add it")
         }
@@ -113,7 +138,11 @@ fn access(endpoint: &str) -> Access {
         "viewer" | "setup_needed" | "setup" | "login" | "logout" | "invitation_details"
         | "sign_up" => Access::Public,
         "switch_team" | "create_team" | "change_password" | "join_team" => Access::SignedIn,
-        "list_members" => Access::Team(Role::Viewer),
+        "list_members" | "list_monitors" | "get_monitor" | "monitor_history" => {
+            Access::Team(Role::Viewer)
+        }
+        "create_monitor" | "update_monitor" | "delete_monitor" | "pause_monitor"
+        | "resume_monitor" | "check_monitor_now" => Access::Team(Role::Editor),
         "change_role" | "remove_member" | "create_invitation" | "revoke_invitation"
         | "list_invitations" => Access::Team(Role::Admin),
         other => {
@@ -146,7 +175,20 @@ fn expect_refused(access: Access, caller: Caller) -> bool {
 /// Calls an outsider must be refused although their role would allow them:
 /// they name an object of team A.
 fn names_team_a_object(endpoint: &str) -> bool {
-    matches!(endpoint, "change_role" | "remove_member" | "revoke_invitation" | "switch_team")
+    matches!(
+        endpoint,
+        "change_role"
+            | "remove_member"
+            | "revoke_invitation"
+            | "switch_team"
+            | "get_monitor"
+            | "monitor_history"
+            | "update_monitor"
+            | "delete_monitor"
+            | "pause_monitor"
+            | "resume_monitor"
+            | "check_monitor_now"
+    )
 }
 
 fn unique_email() -> String {
@@ -157,6 +199,21 @@ fn unique_email() -> String {
 
 async fn throwaway_member(db: &Db, team: i64) -> i64 {
     add_user(db, &unique_email(), team, Role::Viewer).await
+}
+
+/// A heartbeat monitor in `team`: checking it sends no network traffic.
+async fn throwaway_monitor(db: &Db, team: i64) -> i64 {
+    let draft = app::storage::monitors::MonitorDraft {
+        name: unique_email(),
+        settings: app::monitors::MonitorSettings::Heartbeat(
+            app::monitors::settings::HeartbeatSettings { grace_secs: 60 },
+        ),
+        interval_secs: 60,
+        fail_after: 1,
+        recover_after: 1,
+    };
+    let now = now_ms();
+    app::storage::monitors::create(db, team, &draft, now, now + 120_000, None).await.unwrap()
 }
 
 async fn invitation(db: &Db, team: i64, created_by: i64) -> (i64, String) {

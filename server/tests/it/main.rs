@@ -5,5 +5,9 @@
 mod accounts_http;
 mod authorization;
 mod binary;
+mod monitors_http;
+mod probe;
+mod scheduler;
 mod storage_accounts;
+mod storage_monitors;
 mod support;

@@ -183,11 +183,23 @@ impl TestServer {
     }
 
     pub async fn start_with(db: Db, settings: Settings) -> TestServer {
+        let probe = app::monitors::probe::ProbeOptions {
+            allow_private_targets: true,
+            ..Default::default()
+        };
+        TestServer::start_with_probe(db, settings, probe).await
+    }
+
+    pub async fn start_with_probe(
+        db: Db,
+        settings: Settings,
+        probe: app::monitors::probe::ProbeOptions,
+    ) -> TestServer {
         let listener =
             tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port is free");
         let address = listener.local_addr().expect("the listener has an address");
         let secrets = Secrets::derive(b"test secret of at least thirty-two bytes");
-        let state = server::serve::build_state(db.clone(), settings, secrets, address);
+        let state = server::serve::build_state(db.clone(), settings, secrets, address, probe);
         let app = server::serve::router(state, Duration::from_secs(30));
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(server::serve::serve_until(

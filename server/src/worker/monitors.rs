@@ -35,9 +35,10 @@ pub struct SchedulerConfig {
     /// Maximum sleep between looks for due monitors, because other processes
     /// may add monitors without waking this one.
     pub poll_interval: Duration,
-    /// Results written per transaction, and the longest a result waits for
-    /// its batch to fill.
+    /// Most results written per transaction.
     pub write_batch: usize,
+    /// Wait before each write so that more results join the batch; zero
+    /// writes what has arrived at once.
     pub write_delay: Duration,
     /// On shutdown, checks in flight get this long to finish. The leases of
     /// the rest are released so that another process, or the next start,
@@ -53,7 +54,7 @@ impl Default for SchedulerConfig {
             lease_margin_ms: 5_000,
             poll_interval: Duration::from_secs(1),
             write_batch: 500,
-            write_delay: Duration::from_millis(200),
+            write_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -269,6 +270,9 @@ pub async fn check(state: &AppState, claim: &Claimed, clock: &Clock, owner: &str
 
 /// Writes results in batches; a failed write is retried with backoff until
 /// it succeeds or the process stops, so results survive a database outage.
+/// A batch is whatever arrived while the previous one was being written (up
+/// to `write_batch`), so an idle scheduler writes each result at once and a
+/// busy one amortises commits.
 async fn write_results(
     db: Db,
     mut receiver: mpsc::Receiver<FinishedCheck>,
@@ -277,18 +281,15 @@ async fn write_results(
     shutdown: CancellationToken,
 ) {
     let mut batch: Vec<FinishedCheck> = Vec::new();
-    loop {
-        let Some(first) = receiver.recv().await else { break };
+    while let Some(first) = receiver.recv().await {
         batch.push(first);
-        let deadline = tokio::time::sleep(config.write_delay);
-        tokio::pin!(deadline);
+        if !config.write_delay.is_zero() {
+            tokio::time::sleep(config.write_delay).await;
+        }
         while batch.len() < config.write_batch {
-            tokio::select! {
-                item = receiver.recv() => match item {
-                    Some(item) => batch.push(item),
-                    None => break,
-                },
-                () = &mut deadline => break,
+            match receiver.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
             }
         }
         flush(&db, &mut batch, &events, &shutdown).await;

@@ -10,6 +10,7 @@ use crate::accounts::{
     Viewer, get_viewer,
 };
 use crate::components::{action_succeeded, reload_when};
+use crate::connections::{ConnectionAppsPage, ConnectionsPage, HerokuAppPage};
 
 /// Renders the document around the app (on the server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -66,6 +67,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async />
                     <Route path=path!("/teams/new") view=NewTeamPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/connections") view=ConnectionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/connections/:id") view=ConnectionAppsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/connections/:id/apps/:app")
+                        view=HerokuAppPage
+                        ssr=SsrMode::Async
+                    />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -84,6 +92,7 @@ fn Layout() -> impl IntoView {
             <nav class="nav">
                 <A href="/">"Overview"</A>
                 <A href="/team">"Team"</A>
+                <A href="/connections">"Connections"</A>
             </nav>
             <Suspense>
                 {move || Suspend::new(async move {

@@ -6,5 +6,6 @@ pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod middleware;
+pub mod sandbox;
 pub mod serve;
 pub mod worker;

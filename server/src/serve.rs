@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use app::state::{AppState, Secrets, Settings};
+use app::connections::tokens::HerokuRuntime;
+use app::heroku::client::HerokuConfig;
+use app::state::{AppState, HerokuSettings, Secrets, Settings};
 use app::storage::Db;
 use app::storage::sessions::DbSessionStore;
 use app::{App, shell};
@@ -25,8 +27,12 @@ use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Span;
 
-use crate::config::{SecretSource, ServeOptions, StorageOptions};
+use crate::config::{HerokuOptions, SecretSource, ServeOptions, StorageOptions};
+use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::{assets, middleware, worker};
+
+/// Where the built-in sandbox is mounted (`--sandbox`).
+pub const SANDBOX_PATH: &str = "/sandbox";
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "rebound_session";
@@ -35,9 +41,12 @@ pub const SESSION_COOKIE: &str = "rebound_session";
 pub async fn run(
     storage: &StorageOptions,
     serve: &ServeOptions,
+    heroku: &HerokuOptions,
     port_from_env: bool,
 ) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting rebound");
+    heroku.validate()?;
+    let oauth_client = heroku.oauth_client()?;
     let secret = storage.instance_secret()?;
     match &secret.source {
         SecretSource::Generated(path) => {
@@ -53,23 +62,47 @@ pub async fn run(
         );
     }
 
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone())?;
+    let address = serve.bind_address(port_from_env);
+    let listener =
+        TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr()?;
+
+    // The built-in sandbox answers on this server's own port; Rebound calls
+    // it over loopback like any other Heroku.
+    let sandbox = heroku.sandbox.then(|| Sandbox::new(SandboxOptions::default()));
+    let sandbox_url = match &sandbox {
+        Some(_) => Some(format!("{}{SANDBOX_PATH}", loopback_url(local))),
+        None => heroku.sandbox_url.clone(),
+    };
+    if let Some(url) = &sandbox_url {
+        tracing::info!(sandbox.url = %url, built_in = sandbox.is_some(), "Heroku sandbox enabled");
+    }
     let settings = Settings {
         public_origin: serve.public_origin()?,
         session_idle_timeout: serve.session_idle_timeout,
         trust_proxy_headers: serve.trust_proxy_headers,
+        heroku: HerokuSettings {
+            client: HerokuConfig {
+                api_url: heroku.heroku_api_url.clone(),
+                oauth_url: heroku.heroku_oauth_url.clone(),
+                request_timeout: heroku.heroku_timeout,
+                ..HerokuConfig::default()
+            },
+            oauth_client,
+            sandbox_url,
+        },
     };
-    let address = serve.bind_address(port_from_env);
-    let state = build_state(db.clone(), settings, Secrets::derive(&secret.bytes), address);
+    let state = build_state(db.clone(), settings, Secrets::derive(&secret.bytes), local);
 
-    let shutdown = CancellationToken::new();
-    cancel_on_signal(shutdown.clone())?;
-    let listener =
-        TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
-    let local = listener.local_addr()?;
     tracing::info!(address = %local, url = %format!("http://{local}"), "listening");
     let worker = worker::spawn(state.clone(), shutdown.clone());
-    serve_until(listener, router(state, serve.request_timeout), shutdown, serve.shutdown_timeout)
-        .await;
+    let mut app = router(state, serve.request_timeout);
+    if let Some(sandbox) = sandbox {
+        app = with_sandbox(app, &sandbox);
+    }
+    serve_until(listener, app, shutdown, serve.shutdown_timeout).await;
 
     if let Err(error) = worker.await {
         tracing::error!(%error, "worker task ended abnormally");
@@ -85,7 +118,37 @@ pub fn build_state(db: Db, settings: Settings, secrets: Secrets, address: Socket
         .site_pkg_dir("pkg")
         .site_addr(address)
         .build();
-    AppState { db, settings: Arc::new(settings), secrets: Arc::new(secrets), leptos_options }
+    let heroku = HerokuRuntime::new(
+        settings.heroku.client.clone(),
+        settings.heroku.oauth_client.clone(),
+        settings.heroku.sandbox_url.clone(),
+    )
+    .expect("the HTTP client for Heroku builds (TLS roots load)");
+    AppState {
+        db,
+        settings: Arc::new(settings),
+        secrets: Arc::new(secrets),
+        leptos_options,
+        heroku: Arc::new(heroku),
+    }
+}
+
+/// `http://` URL of a bound address as this machine reaches it: a wildcard
+/// address becomes the matching loopback address.
+pub fn loopback_url(address: SocketAddr) -> String {
+    let ip = match address.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, address.port()))
+}
+
+/// Mounts the sandbox under [`SANDBOX_PATH`]. It sits outside the session
+/// and cross-site layers: Heroku's API takes bearer tokens, not cookies,
+/// and its consent form posts from its own page.
+pub fn with_sandbox(router: Router, sandbox: &Sandbox) -> Router {
+    router.nest(SANDBOX_PATH, sandbox.router())
 }
 
 /// Serves until `shutdown` is cancelled, then lets requests in flight finish

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use app::connections::ssr::{CALLBACK_PATH, CallbackParams, finish_oauth};
 use app::connections::tokens::HerokuRuntime;
 use app::heroku::client::HerokuConfig;
 use app::state::{AppState, HerokuSettings, Secrets, Settings};
@@ -12,9 +13,9 @@ use app::storage::Db;
 use app::storage::sessions::DbSessionStore;
 use app::{App, shell};
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Query, Request, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -24,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{Key, SameSite};
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tracing::Span;
 
 use crate::config::{HerokuOptions, SecretSource, ServeOptions, StorageOptions};
@@ -233,6 +234,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         ))
         .route_layer(axum::middleware::from_fn(middleware::set_server_fn_error_status))
         .route("/healthz", get(healthz))
+        .route(CALLBACK_PATH, get(oauth_callback))
         .fallback(assets::serve_site_or_not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::reject_cross_site))
         .layer(sessions)
@@ -257,6 +259,19 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 .on_failure(()),
         )
         .with_state(state)
+}
+
+/// The OAuth redirect URI: finishes the flow and returns to the
+/// connections page, which shows the outcome.
+async fn oauth_callback(
+    State(state): State<AppState>,
+    session: Session,
+    Query(params): Query<CallbackParams>,
+) -> Redirect {
+    match finish_oauth(&state, &session, params).await {
+        Ok(id) => Redirect::to(&format!("/connections?connected={id}")),
+        Err(failure) => Redirect::to(&format!("/connections?oauth_error={}", failure.code())),
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -1,8 +1,9 @@
-//! The background worker: periodic housekeeping for now; monitors and
-//! reactions run here too.
+//! The background worker: periodic housekeeping and refreshing Heroku
+//! tokens ahead of expiry; monitors and reactions run here too.
 
 use std::time::Duration;
 
+use app::connections::ssr::refresh_expiring_tokens;
 use app::state::AppState;
 use app::storage::accounts;
 use app::storage::sessions::DbSessionStore;
@@ -11,6 +12,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
+/// Heroku access tokens live 8 hours; looking every 5 minutes catches each
+/// one well inside the refresh window.
+const TOKEN_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
 /// Failed sign-ins older than this no longer count towards any limit.
 const LOGIN_FAILURE_RETENTION_MS: i64 = 24 * 3600 * 1000;
 /// Expired, unused invitations are kept this long so admins see them lapse.
@@ -22,10 +26,18 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> JoinHandle<()> {
         tracing::info!("worker started");
         let mut housekeeping = tokio::time::interval(HOUSEKEEPING_INTERVAL);
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut token_refresh = tokio::time::interval(TOKEN_REFRESH_INTERVAL);
+        token_refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = housekeeping.tick() => tidy(&state).await,
+                _ = token_refresh.tick() => {
+                    let refreshed = refresh_expiring_tokens(&state).await;
+                    if refreshed > 0 {
+                        tracing::info!(connections.refreshed = refreshed, "Heroku tokens refreshed ahead of expiry");
+                    }
+                }
             }
         }
         tracing::info!("worker stopped");

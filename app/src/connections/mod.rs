@@ -21,6 +21,7 @@ use crate::heroku::types::{App, Dyno, Formation, Release};
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionKind {
     /// OAuth web flow: an access token that expires and a refresh token.
+    #[serde(rename = "oauth")]
     OAuth,
     /// An API key pasted by an admin; it does not expire.
     ApiKey,

@@ -108,6 +108,15 @@ pub struct SandboxAccount {
     pub api_key: String,
 }
 
+/// OAuth tokens granted by [`Sandbox::authorize`].
+#[derive(Debug, Clone)]
+pub struct OAuthTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: i64,
+    pub authorization_id: String,
+}
+
 impl Sandbox {
     pub fn new(options: SandboxOptions) -> Sandbox {
         Sandbox(Arc::new(Shared {
@@ -170,6 +179,52 @@ impl Sandbox {
             .position(|account| account.email == account_email)
             .expect("the account exists");
         world::add_app(&mut state.world, owner, name.into(), None, processes, releases, now);
+    }
+
+    /// Grants OAuth access to the account with `account_email` as if its
+    /// owner had consented and the client had exchanged the code.
+    pub fn authorize(&self, account_email: &str, client_id: &str) -> OAuthTokens {
+        let now = self.now();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let account = state
+            .world
+            .accounts
+            .iter()
+            .position(|account| account.email == account_email)
+            .expect("the account exists");
+        let code = state.auth.issue_code(auth::Code {
+            account,
+            client_id: client_id.into(),
+            redirect_uri: "http://127.0.0.1/callback".into(),
+            scope: vec!["identity".into(), "write-protected".into()],
+            expires_at: now + 60_000,
+        });
+        let lifetime = state.world.options.access_token_lifetime_secs;
+        let issued = state
+            .auth
+            .exchange_code(&state.world, &code, None, now, lifetime)
+            .expect("a fresh code exchanges");
+        let authorization_id = state
+            .auth
+            .authorization_of(&issued.access_token)
+            .map(|authorization| authorization.id.clone())
+            .expect("the token has an authorization");
+        OAuthTokens {
+            access_token: issued.access_token,
+            refresh_token: issued.refresh_token,
+            expires_in: issued.expires_in,
+            authorization_id,
+        }
+    }
+
+    /// Whether the authorization with `id` was revoked.
+    pub fn is_revoked(&self, authorization_id: &str) -> bool {
+        self.lock()
+            .auth
+            .authorizations
+            .iter()
+            .any(|authorization| authorization.id == authorization_id && authorization.revoked)
     }
 
     pub fn add_fault(&self, fault: Fault) {

@@ -5,5 +5,10 @@
 mod accounts_http;
 mod authorization;
 mod binary;
+mod connection_tokens;
+mod connections_http;
+mod heroku_client;
+mod sandbox_rules;
 mod storage_accounts;
+mod storage_connections;
 mod support;

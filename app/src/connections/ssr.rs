@@ -177,6 +177,7 @@ pub async fn connect_api_key(api_key: String) -> Result<Connection, AppError> {
     if let Some(remaining) = account.rate_limit_remaining {
         store::record_rate_limit(&state.db, record.id, remaining, now_ms()).await?;
     }
+    let record = team_connection(&state, caller.team_id, record.id).await?;
     Ok(connection_of(&state, &record))
 }
 
@@ -226,6 +227,10 @@ pub async fn connect_sandbox() -> Result<Connection, AppError> {
         },
     )
     .await?;
+    if let Some(remaining) = account.rate_limit_remaining {
+        store::record_rate_limit(&state.db, record.id, remaining, now_ms()).await?;
+    }
+    let record = team_connection(&state, caller.team_id, record.id).await?;
     Ok(connection_of(&state, &record))
 }
 

@@ -594,7 +594,7 @@ pub async fn app_details(
     let mut formation = formation.map_err(heroku_error)?.value;
     formation.sort_by(|a, b| a.process_type.cmp(&b.process_type));
     let mut dynos = dynos.map_err(heroku_error)?.value;
-    dynos.sort_by(|a, b| dyno_order(&a.name).cmp(&dyno_order(&b.name)));
+    dynos.sort_by_key(|dyno| dyno_order(&dyno.name));
     let releases = releases.map_err(heroku_error)?.value;
     let details = AppDetails {
         connection: current_connection(&state, &credentials).await?,

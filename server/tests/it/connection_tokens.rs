@@ -139,7 +139,7 @@ async fn worker_refreshes_ahead_of_expiry() {
         let sandbox = SandboxServer::start(SandboxOptions::default()).await.unwrap();
         let (team, owner) = add_team(&db, "Ops", "owner@ops.test").await;
         let within_window = Some(now_ms() + 10 * 60 * 1000);
-        let far = Some(now_ms() + 5 * 3600 * 1000);
+        let far = now_ms() + 5 * 3600 * 1000;
         let (due, _) = add_connection(
             &db,
             &sandbox.sandbox,
@@ -150,17 +150,16 @@ async fn worker_refreshes_ahead_of_expiry() {
         )
         .await;
         let (later, _) =
-            add_connection(&db, &sandbox.sandbox, team, owner, ConnectionKind::OAuth, far).await;
+            add_connection(&db, &sandbox.sandbox, team, owner, ConnectionKind::OAuth, Some(far))
+                .await;
         let state = app_state(db.clone(), &sandbox.url);
 
         let refreshed = app::connections::ssr::refresh_expiring_tokens(&state).await;
         assert_eq!(refreshed, 1);
         assert_eq!(sandbox.sandbox.calls("grant refresh_token"), 1);
         let record = |id| app::storage::connections::find_connection_by_id(&db, id);
-        assert!(
-            record(due).await.unwrap().unwrap().access_token_expires_at.unwrap() > far.unwrap()
-        );
-        assert_eq!(record(later).await.unwrap().unwrap().access_token_expires_at, far);
+        assert!(record(due).await.unwrap().unwrap().access_token_expires_at.unwrap() > far);
+        assert_eq!(record(later).await.unwrap().unwrap().access_token_expires_at, Some(far));
         sandbox.stop().await;
     })
     .await;

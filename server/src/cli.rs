@@ -78,6 +78,8 @@ async fn run_sandbox(
     serve: &crate::config::ServeOptions,
     port_from_env: bool,
 ) -> anyhow::Result<()> {
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    crate::serve::cancel_on_signal(shutdown.clone())?;
     let address = serve.bind_address(port_from_env);
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -87,7 +89,7 @@ async fn run_sandbox(
         crate::sandbox::Sandbox::new(crate::sandbox::SandboxOptions::default()),
     );
     tracing::info!(url = %server.url, "Heroku sandbox listening");
-    tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")?;
+    shutdown.cancelled().await;
     server.stop().await;
     tracing::info!("sandbox stopped");
     Ok(())

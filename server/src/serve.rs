@@ -32,7 +32,7 @@ use crate::config::{HerokuOptions, SecretSource, ServeOptions, StorageOptions};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::{assets, middleware, worker};
 
-/// Where the built-in sandbox is mounted (`--sandbox`).
+/// Mount path of the built-in sandbox (`--sandbox`).
 pub const SANDBOX_PATH: &str = "/sandbox";
 
 /// Name of the session cookie.
@@ -70,8 +70,8 @@ pub async fn run(
         TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr()?;
 
-    // The built-in sandbox answers on this server's own port; Rebound calls
-    // it over loopback like any other Heroku.
+    // The built-in sandbox listens on this server's own port, and Rebound
+    // calls it over loopback like any other Heroku.
     let sandbox = heroku.sandbox.then(|| Sandbox::new(SandboxOptions::default()));
     let sandbox_url = match &sandbox {
         Some(_) => Some(format!("{}{SANDBOX_PATH}", loopback_url(local))),
@@ -179,7 +179,7 @@ pub async fn serve_until(
 
 /// Registers for SIGTERM and Ctrl-C now (so a signal that arrives right
 /// after start-up is not lost) and cancels `shutdown` when one arrives.
-fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
+pub(crate) fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

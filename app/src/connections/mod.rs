@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::heroku::types::{App, Dyno, Formation, Release};
 
-/// How a connection authenticates.
+/// Authentication method of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionKind {
@@ -155,8 +155,8 @@ pub struct AppDetails {
 /// Releases shown on an app's page.
 pub const RELEASES_SHOWN: usize = 10;
 
-/// Which OAuth authorization server to send a person to; `heroku` or
-/// `sandbox` in forms.
+/// Authorization server of an OAuth flow, written `heroku` or `sandbox` in
+/// forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OAuthTarget {
@@ -211,7 +211,7 @@ pub struct Disconnected {
     pub email: String,
     /// Heroku confirmed that the authorization was revoked.
     pub revoked_at_heroku: bool,
-    /// What a person should still do, when revoking was not possible.
+    /// Advice for a person when revoking was not possible.
     pub note: Option<String>,
 }
 

@@ -181,7 +181,7 @@ pub async fn connect_api_key(api_key: String) -> Result<Connection, AppError> {
     Ok(connection_of(&state, &record))
 }
 
-/// What the sandbox's control API returns for a new account.
+/// Response of the sandbox's control API for a new account.
 #[derive(Deserialize)]
 struct SandboxAccount {
     api_key: String,
@@ -301,8 +301,8 @@ pub struct CallbackParams {
     pub error: Option<String>,
 }
 
-/// Why an OAuth callback did not connect an account. The code goes into the
-/// connections page's URL, which maps it to a fixed message.
+/// Reason an OAuth callback did not connect an account. Its code goes into
+/// the connections page's URL, which maps it to a fixed message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OAuthFailure {
     /// Not signed in any more.
@@ -482,7 +482,7 @@ pub async fn disconnect(connection_id: i64) -> Result<Disconnected, AppError> {
 
 /// Revokes an OAuth authorization. API keys are left alone: revoking a
 /// Dashboard key means regenerating it, which would break every other use
-/// of it, so the page tells the admin instead.
+/// of it, so the page advises the admin instead.
 async fn revoke_at_heroku(state: &AppState, record: &ConnectionRecord) -> (bool, Option<String>) {
     match record.kind {
         ConnectionKind::ApiKey => {

@@ -37,7 +37,7 @@ pub struct HerokuConfig {
     pub api_url: String,
     /// OAuth base, `https://id.heroku.com` unless a sandbox stands in.
     pub oauth_url: String,
-    /// Longest wait for one response.
+    /// Maximum wait for one response.
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
     pub retry: RetryPolicy,
@@ -205,7 +205,7 @@ impl HerokuClient {
             .default_headers(headers)
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
-            // Heroku answers directly; a redirect would only lead elsewhere.
+            // Heroku responds directly, so a redirect would only lead elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(HerokuClient { http, config: Arc::new(config) })
@@ -307,8 +307,8 @@ impl HerokuClient {
             form: Some(form),
             range: None,
             // A refresh token may be rotated by its first use, so a second
-            // attempt after a lost answer could fail; only retry when
-            // Heroku said it did nothing.
+            // attempt after a lost response could fail. Retry only when
+            // Heroku reported that it did nothing.
             idempotent: false,
         };
         let raw = self.send_with_retries(&request, None, Priority::Urgent).await?;
@@ -454,13 +454,13 @@ fn transport_error(error: reqwest::Error) -> HerokuError {
     // reqwest's Display names the URL; the message stays free of tokens
     // because they travel in a header.
     if error.is_timeout() {
-        HerokuError::local(HerokuErrorKind::Timeout, "Heroku did not answer in time.")
+        HerokuError::local(HerokuErrorKind::Timeout, "Heroku did not respond in time.")
     } else if error.is_connect() {
         HerokuError::local(HerokuErrorKind::Unreachable, "Heroku could not be reached.")
     } else if error.is_decode() || error.is_body() {
-        HerokuError::local(HerokuErrorKind::Unreachable, "Heroku's answer broke off.")
+        HerokuError::local(HerokuErrorKind::Unreachable, "Heroku's response broke off.")
     } else {
-        tracing::warn!(%error, "Heroku request failed before an answer");
+        tracing::warn!(%error, "Heroku request failed before a response");
         HerokuError::local(HerokuErrorKind::Unreachable, "The request to Heroku failed.")
     }
 }
@@ -507,7 +507,7 @@ fn decode<T: DeserializeOwned>(raw: &RawResponse) -> Result<T, HerokuError> {
             kind: HerokuErrorKind::InvalidResponse,
             status: Some(raw.status.as_u16()),
             id: None,
-            message: "Heroku's answer could not be read.".into(),
+            message: "Heroku's response could not be read.".into(),
             request_id: raw.request_id.clone(),
             retry_after_secs: None,
         }
@@ -620,7 +620,7 @@ impl Api<'_> {
                 Some(_) => {
                     return Err(HerokuError::local(
                         HerokuErrorKind::InvalidResponse,
-                        "Heroku sent the same Next-Range twice; the list was not read to its end.",
+                        "Heroku sent the same Next-Range twice, so the list was not read to its end.",
                     ));
                 }
                 None => break,

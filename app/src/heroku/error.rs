@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 pub enum HerokuErrorKind {
     /// Heroku answered with an error status and (usually) an error body.
     Api,
-    /// No answer within the client's timeout.
+    /// No response within the client's timeout.
     Timeout,
-    /// No connection could be made, or it broke before an answer.
+    /// No connection could be made, or it broke before a response.
     Unreachable,
-    /// An answer arrived but could not be read as the expected JSON.
+    /// A response arrived but could not be read as the expected JSON.
     InvalidResponse,
     /// The OAuth grant was revoked or expired; a person must connect again.
     NeedsReauthorization,

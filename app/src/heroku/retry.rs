@@ -11,7 +11,7 @@ pub struct RetryPolicy {
     pub deadline: Duration,
     /// Backoff before the first retry; it doubles with each further one.
     pub first_delay: Duration,
-    /// Longest backoff between two attempts (`Retry-After` may ask for more).
+    /// Maximum backoff between two attempts (`Retry-After` may ask for more).
     pub max_delay: Duration,
 }
 
@@ -45,8 +45,8 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 
 /// Which statuses are worth another attempt. `idempotent` is false for
 /// calls that must not run twice (rollback, one-off dynos, code
-/// exchange): those are retried only when Heroku says it did not act
-/// (429 rate limit, 503 unavailable).
+/// exchange), so those are retried only when Heroku reports that it did
+/// not act (429 rate limit, 503 unavailable).
 pub fn should_retry_status(status: u16, idempotent: bool) -> bool {
     match status {
         429 | 503 => true,
@@ -63,8 +63,8 @@ pub const RATE_LIMIT_BUCKET: i64 = 4_500;
 pub const RATE_LIMIT_REFILL_PER_MINUTE: i64 = 75;
 
 /// Calls kept for reactions: look-ups that can wait do not spend the last
-/// ones. About a tenth of the bucket, which is an hour of one reaction step
-/// per second for a few reactions; an estimate, not a measured need.
+/// ones. It is about a tenth of the bucket, an estimate rather than a
+/// measured need.
 pub const REACTION_RESERVE: i64 = 450;
 
 /// Estimates the remaining budget now from the last `RateLimit-Remaining`

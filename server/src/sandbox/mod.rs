@@ -3,8 +3,8 @@
 //!
 //! It runs inside `rebound` under `/sandbox` (`--sandbox`), on its own
 //! (`rebound sandbox`), or in tests on 127.0.0.1:0 ([`SandboxServer`]).
-//! Tests script faults (the next N calls to a path answer a given status,
-//! or hang) and read call counts, in Rust or through the control API under
+//! Tests script faults (the next N calls to a path get a given status, or
+//! hang) and read call counts, in Rust or through the control API under
 //! `/_sandbox`.
 
 mod api;
@@ -34,10 +34,10 @@ pub use world::SandboxOptions;
 use auth::Auth;
 use world::{ApiError, CallLog, World};
 
-/// What a scripted fault does to a matching request.
+/// Effect of a scripted fault on a matching request.
 #[derive(Debug, Clone)]
 pub enum FaultAction {
-    /// Answer at once with this status and JSON body (and `Retry-After`
+    /// Respond at once with this status and JSON body (and `Retry-After`
     /// seconds, when set).
     Respond { status: u16, body: Value, retry_after: Option<u64> },
     /// Wait this long before handling the request normally, so a client
@@ -328,7 +328,7 @@ async fn faults_and_request_ids(
     response
 }
 
-/// A JSON answer with extra headers.
+/// A JSON response with extra headers.
 pub(crate) struct Reply {
     pub status: StatusCode,
     pub body: Value,

@@ -155,7 +155,7 @@ pub struct SimApp {
 }
 
 impl SimApp {
-    /// The release the app runs: the newest that succeeded.
+    /// Returns the release the app runs: the newest that succeeded.
     pub fn current_release(&self) -> Option<&SimRelease> {
         self.releases.iter().filter(|r| r.status == "succeeded").max_by_key(|r| r.version)
     }
@@ -175,7 +175,7 @@ impl SimApp {
             .collect()
     }
 
-    /// The tier the app's formation is on (Eco, Basic, or Professional).
+    /// Returns the tier of the app's formation (Eco, Basic, or Professional).
     fn tier(&self) -> Tier {
         self.formation.values().next().map_or(Tier::Professional, |process| process.size.tier())
     }
@@ -469,6 +469,35 @@ pub fn start_one_off(
             })?)
         }
     };
+    let size = one_off_size(app, body)?;
+    let run_ms = command
+        .strip_prefix("sleep ")
+        .and_then(|seconds| seconds.trim().parse::<i64>().ok())
+        .map_or(options.one_off_run_ms, |seconds| seconds * 1000);
+    let run_ms = time_to_live.map_or(run_ms, |ttl| run_ms.min(ttl * 1000));
+
+    let mut number = (now % 9000 + 1000) as u32;
+    while app.dynos.iter().any(|dyno| dyno.name == format!("run.{number}")) {
+        number = number % 9000 + 1001;
+    }
+    let version = app.current_version();
+    app.dynos.push(SimDyno {
+        id: new_id(),
+        name: format!("run.{number}"),
+        process_type: "run".into(),
+        size,
+        command,
+        release_version: version,
+        created_at: now,
+        started_at: now,
+        ends_at: Some(now + options.dyno_startup_ms + run_ms),
+    });
+    Ok(app.dynos.len() - 1)
+}
+
+/// Returns the size of a new one-off dyno (the app's tier by default) after
+/// checking it against the app's tier and the concurrent one-off limits.
+fn one_off_size(app: &SimApp, body: &Value) -> Result<DynoSize, ApiError> {
     let app_tier = app.tier();
     let size = match body.get("size").and_then(Value::as_str) {
         Some(name) => parse_change("run", &json!({ "size": name }))?.size.expect("size was given"),
@@ -499,28 +528,7 @@ pub fn start_one_off(
         check_formation(&app.lines(), false, eco_one_offs as u32 + 1)
             .map_err(ApiError::from_rule)?;
     }
-    let run_ms = command
-        .strip_prefix("sleep ")
-        .and_then(|seconds| seconds.trim().parse::<i64>().ok())
-        .map_or(options.one_off_run_ms, |seconds| seconds * 1000);
-    let run_ms = time_to_live.map_or(run_ms, |ttl| run_ms.min(ttl * 1000));
-    let mut number = (now % 9000 + 1000) as u32;
-    while app.dynos.iter().any(|dyno| dyno.name == format!("run.{number}")) {
-        number = number % 9000 + 1001;
-    }
-    let version = app.current_version();
-    app.dynos.push(SimDyno {
-        id: new_id(),
-        name: format!("run.{number}"),
-        process_type: "run".into(),
-        size,
-        command,
-        release_version: version,
-        created_at: now,
-        started_at: now,
-        ends_at: Some(now + options.dyno_startup_ms + run_ms),
-    });
-    Ok(app.dynos.len() - 1)
+    Ok(size)
 }
 
 /// Restarts one dyno by name or id; a one-off dyno stops instead.
@@ -606,7 +614,8 @@ pub fn prune(app: &mut SimApp, now: i64) {
     app.prune_exited(now);
 }
 
-/// Account and app registry helpers used by seeding and the control API.
+/// Adds an app with the given formation and releases (oldest first), its
+/// dynos already up.
 pub fn add_app(
     world: &mut World,
     owner: usize,

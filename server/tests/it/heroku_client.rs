@@ -185,7 +185,7 @@ async fn rate_limits_honour_retry_after() {
     assert_eq!((error.status, error.id.as_deref()), (Some(429), Some("rate_limit")));
     assert_eq!(error.retry_after_secs, Some(60));
 
-    // An empty bucket answers 429 until it refills (75 calls a minute).
+    // An empty bucket returns 429 until it refills (75 calls a minute).
     server.sandbox.set_rate_limit(&account.email, 0);
     let reply = api.account().await.unwrap();
     assert_eq!(reply.rate_limit_remaining, Some(0));
@@ -210,7 +210,7 @@ async fn timeouts_retry_reads_only() {
         .add_fault(Fault::hang(&path, 1, Duration::from_secs(3)).with_method(Method::POST));
     let error = api.rollback(&app, &target.id).await.unwrap_err();
     assert_eq!(error.kind, HerokuErrorKind::Timeout);
-    assert_eq!(error.to_string(), "Heroku did not answer in time.");
+    assert_eq!(error.to_string(), "Heroku did not respond in time.");
     assert_eq!(server.sandbox.calls(&format!("POST {path}")), 1, "a rollback is never sent twice");
     server.stop().await;
 }

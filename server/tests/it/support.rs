@@ -237,7 +237,7 @@ pub fn app_state(db: Db, sandbox_url: &str) -> AppState {
 }
 
 /// A Rebound server on 127.0.0.1 with its own port, and a Heroku sandbox on
-/// another that stands in for Heroku.
+/// another port in place of Heroku.
 pub struct TestServer {
     pub url: String,
     pub sandbox: SandboxServer,

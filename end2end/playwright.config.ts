@@ -17,9 +17,13 @@ export default defineConfig({
   },
   // One shared instance with a fresh data directory per run; tests create
   // their own users and teams in it. Tests that need an empty instance start
-  // their own (see support.ts).
+  // their own (see support.ts). Its Heroku is the built-in sandbox, API and
+  // OAuth alike, so no test reaches the real Heroku.
   webServer: {
-    command: `rm -rf ${MAIN_DATA_DIR} && ${reboundBinary()} --data-dir ${MAIN_DATA_DIR} --host 127.0.0.1 --port ${MAIN_PORT} --allow-private-targets`,
+    command:
+      `rm -rf ${MAIN_DATA_DIR} && ${reboundBinary()} --data-dir ${MAIN_DATA_DIR} --host 127.0.0.1 --port ${MAIN_PORT}` +
+      ` --sandbox --heroku-api-url ${baseURL}/sandbox --heroku-oauth-url ${baseURL}/sandbox` +
+      ` --heroku-oauth-id e2e-client --heroku-oauth-secret e2e-secret --allow-private-targets`,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

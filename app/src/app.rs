@@ -10,6 +10,7 @@ use crate::accounts::{
     Viewer, get_viewer,
 };
 use crate::components::{action_succeeded, reload_when};
+use crate::connections::{ConnectionAppsPage, ConnectionsPage, HerokuAppPage};
 use crate::monitors::{EditMonitorPage, MonitorPage, MonitorsPage, NewMonitorPage};
 
 /// Renders the document around the app (on the server only).
@@ -67,6 +68,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async />
                     <Route path=path!("/teams/new") view=NewTeamPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/connections") view=ConnectionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/connections/:id") view=ConnectionAppsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/connections/:id/apps/:app")
+                        view=HerokuAppPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/monitors") view=MonitorsPage ssr=SsrMode::Async />
                     <Route path=path!("/monitors/new") view=NewMonitorPage ssr=SsrMode::Async />
                     <Route path=path!("/monitors/:id") view=MonitorPage ssr=SsrMode::Async />
@@ -90,6 +98,7 @@ fn Layout() -> impl IntoView {
                 <A href="/">"Overview"</A>
                 <A href="/monitors">"Monitors"</A>
                 <A href="/team">"Team"</A>
+                <A href="/connections">"Connections"</A>
             </nav>
             <Suspense>
                 {move || Suspend::new(async move {

@@ -23,6 +23,10 @@ pub enum AppError {
     /// The request conflicts with the current state, e.g. a duplicate name.
     #[error("{0}")]
     Conflict(String),
+    /// Heroku refused or failed a call; the message is Heroku's own (or
+    /// says why Heroku could not be asked).
+    #[error("Heroku: {message}")]
+    Heroku { message: String, request_id: Option<String> },
     #[error("Too many failed sign-in attempts. Try again in {}.", crate::time::format_wait(*retry_after_secs))]
     RateLimited { retry_after_secs: u64 },
     #[error(
@@ -67,6 +71,7 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Heroku { .. } => StatusCode::BAD_GATEWAY,
             AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,6 +108,12 @@ impl FromServerFnError for AppError {
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         AppError::internal("database query failed", error)
+    }
+}
+
+impl From<crate::heroku::HerokuError> for AppError {
+    fn from(error: crate::heroku::HerokuError) -> Self {
+        AppError::Heroku { message: error.message, request_id: error.request_id }
     }
 }
 

@@ -5,10 +5,14 @@
 pub mod accounts;
 pub mod app;
 pub mod components;
+pub mod connections;
 pub mod error;
+pub mod heroku;
 pub mod monitors;
 pub mod time;
 
+#[cfg(feature = "ssr")]
+pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]

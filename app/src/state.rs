@@ -13,7 +13,9 @@ use sha2::Sha256;
 
 use tokio::sync::Notify;
 
+use crate::connections::tokens::HerokuRuntime;
 use crate::error::AppError;
+use crate::heroku::client::{HerokuConfig, OAuthClient};
 use crate::monitors::probe::Prober;
 use crate::storage::Db;
 
@@ -28,6 +30,8 @@ pub struct AppState {
     /// Wakes this process's monitor scheduler when a monitor is created,
     /// edited or resumed, so its first check need not wait for the next poll.
     pub monitor_wakeup: Arc<Notify>,
+    /// The Heroku client and connection bookkeeping, one per process.
+    pub heroku: Arc<HerokuRuntime>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -54,6 +58,19 @@ pub struct Settings {
     /// Take the client address from `X-Forwarded-For` (set when behind a proxy
     /// such as Heroku's router); otherwise the TCP peer address is used.
     pub trust_proxy_headers: bool,
+    pub heroku: HerokuSettings,
+}
+
+/// Where Rebound reaches Heroku, or the sandbox standing in for it.
+#[derive(Debug, Clone, Default)]
+pub struct HerokuSettings {
+    /// Base URLs, timeouts and retries of the Platform API client.
+    pub client: HerokuConfig,
+    /// The OAuth client registered with Heroku, if any.
+    pub oauth_client: Option<OAuthClient>,
+    /// Base URL of a sandbox (built in or external); enables sandbox
+    /// connections.
+    pub sandbox_url: Option<String>,
 }
 
 impl Settings {
@@ -69,6 +86,7 @@ impl Default for Settings {
             public_origin: None,
             session_idle_timeout: Duration::from_secs(14 * 24 * 3600),
             trust_proxy_headers: false,
+            heroku: HerokuSettings::default(),
         }
     }
 }

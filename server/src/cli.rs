@@ -30,8 +30,9 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             None | Some(Command::Serve) => {
-                crate::serve::run(&cli.storage, &cli.serve, port_from_env).await
+                crate::serve::run(&cli.storage, &cli.serve, &cli.heroku, port_from_env).await
             }
+            Some(Command::Sandbox) => run_sandbox(&cli.serve, port_from_env).await,
             Some(Command::User { command }) => user_command(&cli.storage, command).await,
         }
     });
@@ -70,6 +71,28 @@ pub async fn open_database(storage: &StorageOptions) -> anyhow::Result<Db> {
         "database ready"
     );
     Ok(db)
+}
+
+/// Serves only the sandbox until SIGTERM or Ctrl-C.
+async fn run_sandbox(
+    serve: &crate::config::ServeOptions,
+    port_from_env: bool,
+) -> anyhow::Result<()> {
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    crate::serve::cancel_on_signal(shutdown.clone())?;
+    let address = serve.bind_address(port_from_env);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let server = crate::sandbox::SandboxServer::serve(
+        listener,
+        crate::sandbox::Sandbox::new(crate::sandbox::SandboxOptions::default()),
+    );
+    tracing::info!(url = %server.url, "Heroku sandbox listening");
+    shutdown.cancelled().await;
+    server.stop().await;
+    tracing::info!("sandbox stopped");
+    Ok(())
 }
 
 async fn user_command(storage: &StorageOptions, command: UserCommand) -> anyhow::Result<()> {

@@ -24,6 +24,9 @@ pub struct Cli {
     #[command(flatten)]
     pub serve: ServeOptions,
 
+    #[command(flatten)]
+    pub heroku: HerokuOptions,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -37,6 +40,10 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Run only the Heroku sandbox (a simulated Heroku API and OAuth
+    /// server) on --host and --port, for several Rebound processes to share
+    /// through --sandbox-url.
+    Sandbox,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +158,85 @@ pub struct ServeOptions {
     /// process (another process on the same database runs them).
     #[arg(long, global = true, env = "REBOUND_NO_WORKER")]
     pub no_worker: bool,
+}
+
+/// Where Rebound reaches Heroku, and the sandbox that can stand in for it.
+#[derive(Debug, Clone, Args)]
+pub struct HerokuOptions {
+    /// Base URL of Heroku's Platform API.
+    #[arg(
+        long,
+        global = true,
+        env = "REBOUND_HEROKU_API_URL",
+        default_value = "https://api.heroku.com"
+    )]
+    pub heroku_api_url: String,
+
+    /// Base URL of Heroku's OAuth server (authorize and token endpoints).
+    #[arg(
+        long,
+        global = true,
+        env = "REBOUND_HEROKU_OAUTH_URL",
+        default_value = "https://id.heroku.com"
+    )]
+    pub heroku_oauth_url: String,
+
+    /// Id of the OAuth client registered with Heroku (`heroku clients:create`);
+    /// with the secret, enables connecting accounts through Heroku's consent page.
+    #[arg(long, global = true, env = "HEROKU_OAUTH_ID")]
+    pub heroku_oauth_id: Option<String>,
+
+    /// Secret of that OAuth client.
+    #[arg(long, global = true, env = "HEROKU_OAUTH_SECRET", hide_env_values = true)]
+    pub heroku_oauth_secret: Option<String>,
+
+    /// Longest wait for one Heroku response, e.g. 15s.
+    #[arg(long, global = true, env = "REBOUND_HEROKU_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub heroku_timeout: Duration,
+
+    /// Serve a simulated Heroku (API and OAuth) under /sandbox of this
+    /// server, and let teams connect simulated accounts with demo apps.
+    #[arg(long, global = true, env = "REBOUND_SANDBOX")]
+    pub sandbox: bool,
+
+    /// Use the sandbox at this URL (started with `rebound sandbox`) instead
+    /// of serving one, so several Rebound processes share one simulated Heroku.
+    #[arg(long, global = true, env = "REBOUND_SANDBOX_URL", conflicts_with = "sandbox")]
+    pub sandbox_url: Option<String>,
+}
+
+impl HerokuOptions {
+    /// The OAuth client, when both halves are configured.
+    pub fn oauth_client(&self) -> anyhow::Result<Option<app::heroku::client::OAuthClient>> {
+        match (&self.heroku_oauth_id, &self.heroku_oauth_secret) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+                Ok(Some(app::heroku::client::OAuthClient {
+                    id: id.clone(),
+                    secret: secret.clone(),
+                }))
+            }
+            (None, None) => Ok(None),
+            _ => bail!("set both HEROKU_OAUTH_ID and HEROKU_OAUTH_SECRET, or neither"),
+        }
+    }
+
+    /// Checks that the URLs are absolute http(s) URLs.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let urls = [
+            ("--heroku-api-url", Some(&self.heroku_api_url)),
+            ("--heroku-oauth-url", Some(&self.heroku_oauth_url)),
+            ("--sandbox-url", self.sandbox_url.as_ref()),
+        ];
+        for (flag, url) in urls {
+            let Some(url) = url else { continue };
+            let parsed =
+                url::Url::parse(url).with_context(|| format!("{flag} {url:?} is not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("{flag} {url:?} must use http or https");
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for ServeOptions {

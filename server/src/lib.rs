@@ -7,5 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod heartbeat;
 pub mod middleware;
+pub mod sandbox;
 pub mod serve;
 pub mod worker;

@@ -5,15 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use app::connections::ssr::{CALLBACK_PATH, CallbackParams, finish_oauth};
+use app::connections::tokens::HerokuRuntime;
+use app::heroku::client::HerokuConfig;
 use app::monitors::probe::{ProbeOptions, Prober};
-use app::state::{AppState, Secrets, Settings};
+use app::state::{AppState, HerokuSettings, Secrets, Settings};
 use app::storage::Db;
 use app::storage::sessions::DbSessionStore;
 use app::{App, shell};
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Query, Request, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -24,13 +27,17 @@ use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{Key, SameSite};
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tracing::Span;
 
-use crate::config::{SecretSource, ServeOptions, StorageOptions};
+use crate::config::{HerokuOptions, SecretSource, ServeOptions, StorageOptions};
+use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::worker::housekeeping::HousekeepingConfig;
 use crate::worker::{SchedulerConfig, WorkerConfig};
 use crate::{assets, heartbeat, middleware, worker};
+
+/// Mount path of the built-in sandbox (`--sandbox`).
+pub const SANDBOX_PATH: &str = "/sandbox";
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "rebound_session";
@@ -39,9 +46,12 @@ pub const SESSION_COOKIE: &str = "rebound_session";
 pub async fn run(
     storage: &StorageOptions,
     serve: &ServeOptions,
+    heroku: &HerokuOptions,
     port_from_env: bool,
 ) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting rebound");
+    heroku.validate()?;
+    let oauth_client = heroku.oauth_client()?;
     let secret = storage.instance_secret()?;
     match &secret.source {
         SecretSource::Generated(path) => {
@@ -57,12 +67,38 @@ pub async fn run(
         );
     }
 
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone())?;
+    let address = serve.bind_address(port_from_env);
+    let listener =
+        TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr()?;
+
+    // The built-in sandbox listens on this server's own port, and Rebound
+    // calls it over loopback like any other Heroku.
+    let sandbox = heroku.sandbox.then(|| Sandbox::new(SandboxOptions::default()));
+    let sandbox_url = match &sandbox {
+        Some(_) => Some(format!("{}{SANDBOX_PATH}", loopback_url(local))),
+        None => heroku.sandbox_url.clone(),
+    };
+    if let Some(url) = &sandbox_url {
+        tracing::info!(sandbox.url = %url, built_in = sandbox.is_some(), "Heroku sandbox enabled");
+    }
     let settings = Settings {
         public_origin: serve.public_origin()?,
         session_idle_timeout: serve.session_idle_timeout,
         trust_proxy_headers: serve.trust_proxy_headers,
+        heroku: HerokuSettings {
+            client: HerokuConfig {
+                api_url: heroku.heroku_api_url.clone(),
+                oauth_url: heroku.heroku_oauth_url.clone(),
+                request_timeout: heroku.heroku_timeout,
+                ..HerokuConfig::default()
+            },
+            oauth_client,
+            sandbox_url,
+        },
     };
-    let address = serve.bind_address(port_from_env);
     let probe = ProbeOptions {
         allow_private_targets: serve.allow_private_targets,
         allowed_addresses: serve.allowed_target_addresses.clone(),
@@ -74,13 +110,8 @@ pub async fn run(
             "monitors may reach private and loopback addresses (--allow-private-targets)"
         );
     }
-    let state = build_state(db.clone(), settings, Secrets::derive(&secret.bytes), address, probe);
+    let state = build_state(db.clone(), settings, Secrets::derive(&secret.bytes), local, probe);
 
-    let shutdown = CancellationToken::new();
-    cancel_on_signal(shutdown.clone())?;
-    let listener =
-        TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
-    let local = listener.local_addr()?;
     tracing::info!(address = %local, url = %format!("http://{local}"), "listening");
     let mut worker = if serve.no_worker {
         tracing::info!("worker disabled; this process serves pages only");
@@ -98,8 +129,11 @@ pub async fn run(
         };
         worker::spawn(state.clone(), config, shutdown.clone())
     };
-    serve_until(listener, router(state, serve.request_timeout), shutdown, serve.shutdown_timeout)
-        .await;
+    let mut app = router(state, serve.request_timeout);
+    if let Some(sandbox) = sandbox {
+        app = with_sandbox(app, &sandbox);
+    }
+    serve_until(listener, app, shutdown, serve.shutdown_timeout).await;
 
     while let Some(finished) = worker.join_next().await {
         if let Err(error) = finished {
@@ -124,14 +158,39 @@ pub fn build_state(
         .site_pkg_dir("pkg")
         .site_addr(address)
         .build();
+    let heroku = HerokuRuntime::new(
+        settings.heroku.client.clone(),
+        settings.heroku.oauth_client.clone(),
+        settings.heroku.sandbox_url.clone(),
+    )
+    .expect("the HTTP client for Heroku builds (TLS roots load)");
     AppState {
         db,
         settings: Arc::new(settings),
         secrets: Arc::new(secrets),
         leptos_options,
+        heroku: Arc::new(heroku),
         prober: Prober::new(probe),
         monitor_wakeup: Arc::new(Notify::new()),
     }
+}
+
+/// `http://` URL of a bound address as this machine reaches it: a wildcard
+/// address becomes the matching loopback address.
+pub fn loopback_url(address: SocketAddr) -> String {
+    let ip = match address.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, address.port()))
+}
+
+/// Mounts the sandbox under [`SANDBOX_PATH`]. It sits outside the session
+/// and cross-site layers: Heroku's API takes bearer tokens, not cookies,
+/// and its consent form posts from its own page.
+pub fn with_sandbox(router: Router, sandbox: &Sandbox) -> Router {
+    router.nest(SANDBOX_PATH, sandbox.router())
 }
 
 /// Serves until `shutdown` is cancelled, then lets requests in flight finish
@@ -161,7 +220,7 @@ pub async fn serve_until(
 
 /// Registers for SIGTERM and Ctrl-C now (so a signal that arrives right
 /// after start-up is not lost) and cancels `shutdown` when one arrives.
-fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
+pub(crate) fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -216,6 +275,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         ))
         .route_layer(axum::middleware::from_fn(middleware::set_server_fn_error_status))
         .route("/healthz", get(healthz))
+        .route(CALLBACK_PATH, get(oauth_callback))
         .route("/ping/{token}", get(heartbeat::ping).post(heartbeat::ping))
         .fallback(assets::serve_site_or_not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::reject_cross_site))
@@ -241,6 +301,19 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 .on_failure(()),
         )
         .with_state(state)
+}
+
+/// The OAuth redirect URI: finishes the flow and returns to the
+/// connections page, which shows the outcome.
+async fn oauth_callback(
+    State(state): State<AppState>,
+    session: Session,
+    Query(params): Query<CallbackParams>,
+) -> Redirect {
+    match finish_oauth(&state, &session, params).await {
+        Ok(id) => Redirect::to(&format!("/connections?connected={id}")),
+        Err(failure) => Redirect::to(&format!("/connections?oauth_error={}", failure.code())),
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -391,7 +391,7 @@ pub async fn create_invitation(role: String, note: String) -> Result<NewInvitati
 
 /// The origin links should use: the configured public URL, else the `Host`
 /// the request came to.
-pub async fn request_origin(state: &AppState) -> String {
+pub(crate) async fn request_origin(state: &AppState) -> String {
     if let Some(origin) = &state.settings.public_origin {
         return origin.clone();
     }

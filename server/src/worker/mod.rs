@@ -1,10 +1,12 @@
-//! The background worker: the monitor scheduler and periodic housekeeping.
+//! The background worker: the monitor scheduler, Heroku token refreshes and
+//! periodic housekeeping.
 //! Each runs as its own task and stops after its current step once the
 //! shutdown token is cancelled.
 
 pub mod clock;
 pub mod housekeeping;
 pub mod monitors;
+pub mod tokens;
 
 use app::state::AppState;
 use tokio::task::JoinSet;
@@ -25,6 +27,7 @@ pub fn spawn(state: AppState, config: WorkerConfig, shutdown: CancellationToken)
     let scheduler =
         monitors::Scheduler::new(state.clone(), config.scheduler, clock::Clock::system());
     tasks.spawn(scheduler.run(shutdown.clone()));
+    tasks.spawn(tokens::run(state.clone(), shutdown.clone()));
     tasks.spawn(housekeeping::run(state, config.housekeeping, shutdown));
     tasks
 }

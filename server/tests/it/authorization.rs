@@ -6,11 +6,14 @@
 use std::collections::BTreeSet;
 
 use app::accounts::Role;
+use app::connections::ConnectionKind;
 use app::storage::Db;
 use app::storage::accounts::{self as store, NewInvitationRow};
 use app::time::now_ms;
 
-use crate::support::{Client, TestServer, add_team, add_user, on_each_backend};
+use server::sandbox::Sandbox;
+
+use crate::support::{Client, TestServer, add_connection, add_team, add_user, on_each_backend};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Caller {
@@ -49,6 +52,10 @@ struct Fixture {
     team_a: i64,
     team_b: i64,
     owner_id: i64,
+    sandbox: Sandbox,
+    /// A team A connection to a seeded sandbox account, and one of its apps.
+    connection_id: i64,
+    app_name: String,
 }
 
 /// Arguments for one call; may create the objects the call acts on.
@@ -96,6 +103,26 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
                 ("password", "long enough password".into()),
             ]
         }
+        "connect_api_key" => a(&[("api_key", "HRKU-not-a-real-key")]),
+        "start_oauth" => a(&[("target", "heroku")]),
+        "connect_sandbox" | "list_connections" => vec![],
+        "disconnect_connection" => {
+            let (id, _) = add_connection(
+                db,
+                &fixture.sandbox,
+                fixture.team_a,
+                fixture.owner_id,
+                ConnectionKind::Sandbox,
+                None,
+            )
+            .await;
+            vec![("connection_id", id.to_string())]
+        }
+        "list_heroku_apps" => vec![("connection_id", fixture.connection_id.to_string())],
+        "heroku_app_details" | "refresh_heroku_app" => vec![
+            ("connection_id", fixture.connection_id.to_string()),
+            ("app", fixture.app_name.clone()),
+        ],
         "join_team" => {
             // A third team, so joining does not make anyone a member of A.
             let (team_c, owner_c) = add_team(db, "Team C", &unique_email()).await;
@@ -138,13 +165,21 @@ fn access(endpoint: &str) -> Access {
         "viewer" | "setup_needed" | "setup" | "login" | "logout" | "invitation_details"
         | "sign_up" => Access::Public,
         "switch_team" | "create_team" | "change_password" | "join_team" => Access::SignedIn,
-        "list_members" | "list_monitors" | "get_monitor" | "monitor_history" => {
+        "list_members" | "list_monitors" | "get_monitor" | "monitor_history"
+        | "list_connections" | "list_heroku_apps" | "heroku_app_details" | "refresh_heroku_app" => {
             Access::Team(Role::Viewer)
         }
         "create_monitor" | "update_monitor" | "delete_monitor" | "pause_monitor"
         | "resume_monitor" | "check_monitor_now" => Access::Team(Role::Editor),
-        "change_role" | "remove_member" | "create_invitation" | "revoke_invitation"
-        | "list_invitations" => Access::Team(Role::Admin),
+        "change_role"
+        | "remove_member"
+        | "create_invitation"
+        | "revoke_invitation"
+        | "list_invitations"
+        | "connect_api_key"
+        | "start_oauth"
+        | "connect_sandbox"
+        | "disconnect_connection" => Access::Team(Role::Admin),
         other => {
             panic!("server function {other} has no access rule in the authorization test; add it")
         }
@@ -188,6 +223,10 @@ fn names_team_a_object(endpoint: &str) -> bool {
             | "pause_monitor"
             | "resume_monitor"
             | "check_monitor_now"
+            | "disconnect_connection"
+            | "list_heroku_apps"
+            | "heroku_app_details"
+            | "refresh_heroku_app"
     )
 }
 
@@ -256,15 +295,20 @@ async fn every_server_function_checks_its_caller() {
         add_user(&db, "editor@team-a.test", team_a, Role::Editor).await;
         add_user(&db, "viewer@team-a.test", team_a, Role::Viewer).await;
         let (team_b, _) = add_team(&db, "Team B", "owner@team-b.test").await;
-        let fixture = Fixture { db: db.clone(), team_a, team_b, owner_id };
         let server = TestServer::start(db.clone()).await;
+        let sandbox = server.sandbox.sandbox.clone();
+        let (connection_id, account) =
+            add_connection(&db, &sandbox, team_a, owner_id, ConnectionKind::Sandbox, None).await;
+        let app_name = format!("shop-{}", &account.id[..6]);
+        let fixture =
+            Fixture { db: db.clone(), team_a, team_b, owner_id, sandbox, connection_id, app_name };
 
         let mut endpoints: Vec<String> = leptos::server_fn::axum::server_fn_paths()
             .map(|(path, _)| path.trim_start_matches("/api/").to_string())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        assert!(endpoints.len() >= 17, "server functions are registered: {endpoints:?}");
+        assert!(endpoints.len() >= 25, "server functions are registered: {endpoints:?}");
         // Calls that end or replace the caller's session run last.
         endpoints.sort_by_key(|endpoint| matches!(endpoint.as_str(), "logout" | "sign_up"));
 

@@ -5,9 +5,14 @@
 mod accounts_http;
 mod authorization;
 mod binary;
+mod connection_tokens;
+mod connections_http;
+mod heroku_client;
 mod monitors_http;
 mod probe;
+mod sandbox_rules;
 mod scheduler;
 mod storage_accounts;
+mod storage_connections;
 mod storage_monitors;
 mod support;

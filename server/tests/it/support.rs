@@ -7,12 +7,25 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use app::accounts::Role;
-use app::state::{Secrets, Settings};
+use app::connections::ConnectionKind;
+use app::connections::tokens::{access_token_label, refresh_token_label};
+use app::heroku::client::{HerokuConfig, OAuthClient};
+use app::heroku::retry::RetryPolicy;
+use app::monitors::probe::ProbeOptions;
+use app::state::{AppState, HerokuSettings, Secrets, Settings};
 use app::storage::Db;
+use app::storage::connections::{self as connections_store, NewConnection, SealedTokens};
 use app::time::now_ms;
 use futures::FutureExt;
 use serde_json::Value;
+use server::sandbox::{SandboxAccount, SandboxOptions, SandboxServer};
 use tokio_util::sync::CancellationToken;
+
+/// Probe options for tests: monitors may reach the servers tests start on
+/// 127.0.0.1.
+pub fn open_probe() -> ProbeOptions {
+    ProbeOptions { allow_private_targets: true, ..ProbeOptions::default() }
+}
 
 /// Admin connection string of the Postgres server the Postgres variants use.
 /// Unset, they are skipped, unless `REBOUND_REQUIRE_POSTGRES=1` asks for
@@ -38,6 +51,8 @@ pub fn password_hash() -> &'static str {
 pub struct TestDb {
     pub db: Db,
     pub backend: &'static str,
+    /// Connection URL, for tests that open a second pool as another process would.
+    pub url: String,
     cleanup: Cleanup,
 }
 
@@ -52,7 +67,7 @@ impl TestDb {
         let url = format!("sqlite://{}", dir.path().join("rebound.db").display());
         let db = Db::connect(&url, 4).await.expect("a fresh SQLite file opens");
         db.migrate().await.expect("SQLite migrations apply");
-        TestDb { db, backend: "sqlite", cleanup: Cleanup::Sqlite(dir) }
+        TestDb { db, backend: "sqlite", url, cleanup: Cleanup::Sqlite(dir) }
     }
 
     /// A fresh Postgres database, or `None` when no server is configured.
@@ -90,7 +105,12 @@ impl TestDb {
         url.set_path(&name);
         let db = Db::connect(url.as_str(), 8).await.expect("the fresh Postgres database opens");
         db.migrate().await.expect("Postgres migrations apply");
-        Some(TestDb { db, backend: "postgres", cleanup: Cleanup::Postgres { admin_url, name } })
+        Some(TestDb {
+            db,
+            backend: "postgres",
+            url: url.to_string(),
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
     }
 
     pub async fn drop_database(self) {
@@ -170,9 +190,64 @@ pub async fn add_team(db: &Db, name: &str, owner_email: &str) -> (i64, i64) {
     (account.team_id, account.user_id)
 }
 
-/// A Rebound server on 127.0.0.1 with its own port.
+/// Runs `test` with every fresh test database, SQLite then Postgres (when
+/// configured), for tests that need the database URL as well.
+pub async fn on_each_test_db<F, Fut>(test: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: Future<Output = TestDb>,
+{
+    let mut databases = vec![TestDb::sqlite().await];
+    databases.extend(TestDb::postgres().await);
+    for database in databases {
+        let backend = database.backend;
+        let outcome = AssertUnwindSafe(test(database)).catch_unwind().await;
+        match outcome {
+            Ok(database) => database.drop_database().await,
+            Err(panic) => {
+                eprintln!("the failure above happened on {backend}");
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
+}
+
+/// The instance secret every test server uses.
+pub const TEST_SECRET: &[u8] = b"test secret of at least thirty-two bytes";
+
+/// Heroku settings that send every call to the sandbox at `sandbox_url`,
+/// with short timeouts and retries so fault tests stay quick.
+pub fn sandbox_settings(sandbox_url: &str) -> HerokuSettings {
+    HerokuSettings {
+        client: HerokuConfig {
+            api_url: sandbox_url.to_string(),
+            oauth_url: sandbox_url.to_string(),
+            request_timeout: Duration::from_millis(1500),
+            connect_timeout: Duration::from_secs(1),
+            retry: RetryPolicy {
+                deadline: Duration::from_secs(4),
+                first_delay: Duration::from_millis(50),
+                max_delay: Duration::from_millis(400),
+            },
+        },
+        oauth_client: Some(OAuthClient { id: "test-client".into(), secret: "test-secret".into() }),
+        sandbox_url: Some(sandbox_url.to_string()),
+    }
+}
+
+/// An app state on `db` whose Heroku is the sandbox at `sandbox_url`, as
+/// one Rebound process would have.
+pub fn app_state(db: Db, sandbox_url: &str) -> AppState {
+    let settings = Settings { heroku: sandbox_settings(sandbox_url), ..Settings::default() };
+    let address = "127.0.0.1:9".parse().expect("a socket address");
+    server::serve::build_state(db, settings, Secrets::derive(TEST_SECRET), address, open_probe())
+}
+
+/// A Rebound server on 127.0.0.1 with its own port, and a Heroku sandbox on
+/// another port in place of Heroku.
 pub struct TestServer {
     pub url: String,
+    pub sandbox: SandboxServer,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -183,22 +258,21 @@ impl TestServer {
     }
 
     pub async fn start_with(db: Db, settings: Settings) -> TestServer {
-        let probe = app::monitors::probe::ProbeOptions {
-            allow_private_targets: true,
-            ..Default::default()
-        };
-        TestServer::start_with_probe(db, settings, probe).await
+        TestServer::start_with_probe(db, settings, open_probe()).await
     }
 
     pub async fn start_with_probe(
         db: Db,
-        settings: Settings,
-        probe: app::monitors::probe::ProbeOptions,
+        mut settings: Settings,
+        probe: ProbeOptions,
     ) -> TestServer {
+        let sandbox =
+            SandboxServer::start(SandboxOptions::default()).await.expect("the sandbox starts");
+        settings.heroku = sandbox_settings(&sandbox.url);
         let listener =
             tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port is free");
         let address = listener.local_addr().expect("the listener has an address");
-        let secrets = Secrets::derive(b"test secret of at least thirty-two bytes");
+        let secrets = Secrets::derive(TEST_SECRET);
         let state = server::serve::build_state(db.clone(), settings, secrets, address, probe);
         let app = server::serve::router(state, Duration::from_secs(30));
         let shutdown = CancellationToken::new();
@@ -208,7 +282,7 @@ impl TestServer {
             shutdown.clone(),
             Duration::from_secs(5),
         ));
-        TestServer { url: format!("http://{address}"), shutdown, task }
+        TestServer { url: format!("http://{address}"), sandbox, shutdown, task }
     }
 
     /// A browser-like client: keeps cookies, sends this site as `Origin`, and
@@ -228,6 +302,7 @@ impl TestServer {
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.expect("the server task ends cleanly");
+        self.sandbox.stop().await;
     }
 }
 
@@ -302,4 +377,62 @@ impl Client {
         assert_eq!(reply.status, 200, "sign-in as {email} failed: {}", reply.text);
         self
     }
+}
+
+/// Stores a connection of `team_id` to a fresh sandbox account, as the
+/// connect functions would: `Sandbox` kind with its API key, or `OAuth`
+/// with tokens whose stored expiry is `expires_at`.
+pub async fn add_connection(
+    db: &Db,
+    sandbox: &server::sandbox::Sandbox,
+    team_id: i64,
+    user_id: i64,
+    kind: ConnectionKind,
+    expires_at: Option<i64>,
+) -> (i64, SandboxAccount) {
+    let account = sandbox.create_account(None, true);
+    let (access, refresh, authorization) = match kind {
+        ConnectionKind::OAuth => {
+            let tokens = sandbox.authorize(&account.email, "test-client");
+            (tokens.access_token, Some(tokens.refresh_token), Some(tokens.authorization_id))
+        }
+        _ => (account.api_key.clone(), None, None),
+    };
+    let new = NewConnection {
+        team_id,
+        kind,
+        heroku_user_id: &account.id,
+        email: &account.email,
+        api_url: None,
+        access_token_expires_at: expires_at,
+        authorization_id: authorization.as_deref(),
+        created_by: user_id,
+        now: now_ms(),
+    };
+    let key = *Secrets::derive(TEST_SECRET).credential_encryption_key();
+    let saved = connections_store::save_connection(db, &new, |id| SealedTokens {
+        access_token: app::crypto::seal(&key, &access_token_label(id), access.as_bytes()),
+        refresh_token: refresh
+            .as_deref()
+            .map(|token| app::crypto::seal(&key, &refresh_token_label(id), token.as_bytes())),
+    })
+    .await
+    .expect("the connection is stored");
+    (saved.id(), account)
+}
+
+/// A sandbox on a loopback port with one seeded account, and a client
+/// configured for it as [`sandbox_settings`] describes.
+pub async fn seeded_sandbox() -> (SandboxServer, SandboxAccount, app::heroku::client::HerokuClient)
+{
+    let server = SandboxServer::start(SandboxOptions::default()).await.expect("the sandbox starts");
+    let account = server.sandbox.create_account(None, true);
+    let client = app::heroku::client::HerokuClient::new(sandbox_settings(&server.url).client)
+        .expect("the client builds");
+    (server, account, client)
+}
+
+/// Name of a seeded demo app of `account` (`shop`, `blog` or `api`).
+pub fn seeded_app(account: &SandboxAccount, prefix: &str) -> String {
+    format!("{prefix}-{}", &account.id[..6])
 }

@@ -12,6 +12,7 @@ use crate::accounts::{
 use crate::components::{action_succeeded, reload_when};
 use crate::connections::{ConnectionAppsPage, ConnectionsPage, HerokuAppPage};
 use crate::monitors::{EditMonitorPage, MonitorPage, MonitorsPage, NewMonitorPage};
+use crate::reactions::{EditReactionPage, NewReactionPage, ReactionPage, ReactionsPage};
 
 /// Renders the document around the app (on the server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -75,6 +76,10 @@ pub fn App() -> impl IntoView {
                         view=HerokuAppPage
                         ssr=SsrMode::Async
                     />
+                    <Route path=path!("/reactions") view=ReactionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/reactions/new") view=NewReactionPage ssr=SsrMode::Async />
+                    <Route path=path!("/reactions/:id") view=ReactionPage ssr=SsrMode::Async />
+                    <Route path=path!("/reactions/:id/edit") view=EditReactionPage ssr=SsrMode::Async />
                     <Route path=path!("/monitors") view=MonitorsPage ssr=SsrMode::Async />
                     <Route path=path!("/monitors/new") view=NewMonitorPage ssr=SsrMode::Async />
                     <Route path=path!("/monitors/:id") view=MonitorPage ssr=SsrMode::Async />
@@ -97,6 +102,7 @@ fn Layout() -> impl IntoView {
             <nav class="nav">
                 <A href="/">"Overview"</A>
                 <A href="/monitors">"Monitors"</A>
+                <A href="/reactions">"Reactions"</A>
                 <A href="/team">"Team"</A>
                 <A href="/connections">"Connections"</A>
             </nav>

@@ -131,3 +131,49 @@ pub fn reload_when(done: Signal<bool>, target: Option<String>) {
         }
     });
 }
+
+/// A labelled input bound to `form[name]`, for forms whose server function
+/// takes one struct argument named `form`. The error for `name` shows under it.
+#[component]
+pub fn FormField(
+    label: &'static str,
+    name: &'static str,
+    #[prop(into)] value: String,
+    error: Signal<Option<AppError>>,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] hint: &'static str,
+    #[prop(optional)] required: bool,
+    /// Id of a `<datalist>` with suggestions.
+    #[prop(optional)]
+    list: &'static str,
+) -> impl IntoView {
+    let invalid = move || error.get().is_some_and(|e| e.field() == Some(name)).then_some("true");
+    view! {
+        <div class="field">
+            <label for=format!("form-{name}")>{label}</label>
+            <input
+                id=format!("form-{name}")
+                name=format!("form[{name}]")
+                type=kind
+                value=value
+                required=required
+                list=(!list.is_empty()).then_some(list)
+                aria-invalid=invalid
+                aria-describedby=format!("field-{name}-error")
+            />
+            {(!hint.is_empty()).then(|| view! { <p class="hint">{hint}</p> })}
+            <FieldMessage name error />
+        </div>
+    }
+}
+
+/// A checkbox bound to `form[name]`; the browser sends it only when ticked.
+#[component]
+pub fn FormCheckbox(label: &'static str, name: &'static str, checked: bool) -> impl IntoView {
+    view! {
+        <label class="checkbox">
+            <input type="checkbox" name=format!("form[{name}]") checked=checked />
+            {label}
+        </label>
+    }
+}

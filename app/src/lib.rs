@@ -9,6 +9,7 @@ pub mod connections;
 pub mod error;
 pub mod heroku;
 pub mod monitors;
+pub mod reactions;
 pub mod time;
 
 #[cfg(feature = "ssr")]

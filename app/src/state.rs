@@ -30,6 +30,8 @@ pub struct AppState {
     /// Wakes this process's monitor scheduler when a monitor is created,
     /// edited or resumed, so its first check need not wait for the next poll.
     pub monitor_wakeup: Arc<Notify>,
+    /// Wakes this process's reaction engine when checks queue triggers.
+    pub reaction_wakeup: Arc<Notify>,
     /// The Heroku client and connection bookkeeping, one per process.
     pub heroku: Arc<HerokuRuntime>,
 }

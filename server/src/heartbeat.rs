@@ -52,7 +52,10 @@ pub async fn ping(State(state): State<AppState>, Path(token): Path<String>) -> R
         stale_if_pinged_after: None,
     };
     match store::record_checks(&state.db, &[check]).await {
-        Ok(_) => {
+        Ok(stored) => {
+            if stored.iter().any(|check| check.triggered > 0) {
+                state.reaction_wakeup.notify_one();
+            }
             tracing::debug!(monitor.id = monitor.id, "heartbeat ping recorded");
             (StatusCode::OK, "OK\n").into_response()
         }

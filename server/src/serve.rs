@@ -33,6 +33,7 @@ use tracing::Span;
 use crate::config::{HerokuOptions, SecretSource, ServeOptions, StorageOptions};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::worker::housekeeping::HousekeepingConfig;
+use crate::worker::reactions::EngineConfig;
 use crate::worker::{SchedulerConfig, WorkerConfig};
 use crate::{assets, heartbeat, middleware, worker};
 
@@ -122,6 +123,7 @@ pub async fn run(
                 concurrency: serve.check_concurrency.max(1),
                 ..SchedulerConfig::default()
             },
+            engine: EngineConfig::default(),
             housekeeping: HousekeepingConfig {
                 check_retention: serve.check_retention,
                 ..HousekeepingConfig::default()
@@ -172,6 +174,7 @@ pub fn build_state(
         heroku: Arc::new(heroku),
         prober: Prober::new(probe),
         monitor_wakeup: Arc::new(Notify::new()),
+        reaction_wakeup: Arc::new(Notify::new()),
     }
 }
 

@@ -13,7 +13,7 @@ pub mod settings;
 pub mod ssr;
 
 pub use confirm::MonitorState;
-pub use pages::{EditMonitorPage, MonitorPage, MonitorsPage, NewMonitorPage};
+pub use pages::{EditMonitorPage, MonitorPage, MonitorsPage, NewMonitorPage, StateBadge};
 pub use settings::{MonitorForm, MonitorKind, MonitorSettings};
 
 use leptos::prelude::*;

@@ -7,7 +7,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::chart::{ResponseChart, Sparkline};
 use super::settings::{INTERVAL_CHOICES, format_interval};
 use super::*;
-use crate::components::{ErrorBanner, FieldMessage, SubmitButton, action_error};
+use crate::components::{
+    ErrorBanner, FieldMessage, FormCheckbox, FormField, SubmitButton, action_error,
+};
 use crate::time::format_utc;
 
 /// The fields the monitor form can report errors on.
@@ -622,46 +624,6 @@ pub fn EditMonitorPage() -> impl IntoView {
     }
 }
 
-/// Renders a labelled text input bound to `form[name]`.
-#[component]
-fn TextField(
-    label: &'static str,
-    name: &'static str,
-    value: String,
-    error: Signal<Option<AppError>>,
-    #[prop(default = "text")] kind: &'static str,
-    #[prop(optional)] hint: &'static str,
-    #[prop(optional)] required: bool,
-) -> impl IntoView {
-    let invalid = move || error.get().is_some_and(|e| e.field() == Some(name)).then_some("true");
-    view! {
-        <div class="field">
-            <label for=format!("monitor-{name}")>{label}</label>
-            <input
-                id=format!("monitor-{name}")
-                name=format!("form[{name}]")
-                type=kind
-                value=value
-                required=required
-                aria-invalid=invalid
-                aria-describedby=format!("field-{name}-error")
-            />
-            {(!hint.is_empty()).then(|| view! { <p class="hint">{hint}</p> })}
-            <FieldMessage name error />
-        </div>
-    }
-}
-
-#[component]
-fn Checkbox(label: &'static str, name: &'static str, checked: bool) -> impl IntoView {
-    view! {
-        <label class="checkbox">
-            <input type="checkbox" name=format!("form[{name}]") checked=checked />
-            {label}
-        </label>
-    }
-}
-
 /// Renders the fields of the monitor form for one kind.
 #[component]
 fn MonitorFields(
@@ -676,13 +638,13 @@ fn MonitorFields(
     view! {
         <ErrorBanner error fields=&FORM_FIELDS />
         <input type="hidden" name="form[kind]" value=kind.as_str() />
-        <TextField label="Name" name="name" value=form.name.clone() error required=true />
+        <FormField label="Name" name="name" value=form.name.clone() error required=true />
         <div class="field-row">
             <div class="field">
-                <label for="monitor-interval_secs">
+                <label for="form-interval_secs">
                     {if kind == MonitorKind::Heartbeat { "Expected every" } else { "Check every" }}
                 </label>
-                <select id="monitor-interval_secs" name="form[interval_secs]" aria-describedby="field-interval_secs-error">
+                <select id="form-interval_secs" name="form[interval_secs]" aria-describedby="field-interval_secs-error">
                     {INTERVAL_CHOICES
                         .into_iter()
                         .map(|seconds| view! {
@@ -694,7 +656,7 @@ fn MonitorFields(
                 </select>
                 <FieldMessage name="interval_secs" error />
             </div>
-            <TextField
+            <FormField
                 label="Failures before Failed"
                 name="fail_after"
                 kind="number"
@@ -702,7 +664,7 @@ fn MonitorFields(
                 error
                 hint="Consecutive failing checks that confirm an outage."
             />
-            <TextField
+            <FormField
                 label="Successes before Healthy"
                 name="recover_after"
                 kind="number"
@@ -716,11 +678,11 @@ fn MonitorFields(
                 view! {
                     <fieldset>
                         <legend>"Request"</legend>
-                        <TextField label="URL" name="url" kind="url" value=form.url.clone() error required=true />
+                        <FormField label="URL" name="url" kind="url" value=form.url.clone() error required=true />
                         <div class="field-row">
                             <div class="field">
-                                <label for="monitor-method">"Method"</label>
-                                <select id="monitor-method" name="form[method]" aria-describedby="field-method-error">
+                                <label for="form-method">"Method"</label>
+                                <select id="form-method" name="form[method]" aria-describedby="field-method-error">
                                     {["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
                                         .into_iter()
                                         .map(|option| view! { <option value=option selected=option == method>{option}</option> })
@@ -728,21 +690,21 @@ fn MonitorFields(
                                 </select>
                                 <FieldMessage name="method" error />
                             </div>
-                            <TextField
+                            <FormField
                                 label="Expected status codes"
                                 name="expected_status"
                                 value=form.expected_status.clone()
                                 error
                                 hint="Ranges or codes, e.g. 200-399 or 200,204."
                             />
-                            <TextField
+                            <FormField
                                 label="Timeout (seconds)"
                                 name="timeout_secs"
                                 kind="number"
                                 value=form.timeout_secs.clone()
                                 error
                             />
-                            <TextField
+                            <FormField
                                 label="Maximum response time (ms)"
                                 name="max_response_ms"
                                 kind="number"
@@ -752,23 +714,23 @@ fn MonitorFields(
                             />
                         </div>
                         <div class="field">
-                            <label for="monitor-headers">"Headers"</label>
-                            <textarea id="monitor-headers" name="form[headers]" rows="3" aria-describedby="field-headers-error">
+                            <label for="form-headers">"Headers"</label>
+                            <textarea id="form-headers" name="form[headers]" rows="3" aria-describedby="field-headers-error">
                                 {form.headers.clone()}
                             </textarea>
                             <p class="hint">"One per line, as Name: value."</p>
                             <FieldMessage name="headers" error />
                         </div>
                         <div class="field">
-                            <label for="monitor-body">"Request body"</label>
-                            <textarea id="monitor-body" name="form[body]" rows="3" aria-describedby="field-body-error">
+                            <label for="form-body">"Request body"</label>
+                            <textarea id="form-body" name="form[body]" rows="3" aria-describedby="field-body-error">
                                 {form.body.clone()}
                             </textarea>
                             <FieldMessage name="body" error />
                         </div>
                         <div class="checkboxes">
-                            <Checkbox label="Follow redirects (up to 10)" name="follow_redirects" checked=form.follow_redirects.is_some() />
-                            <Checkbox label="Verify TLS certificates" name="verify_tls" checked=form.verify_tls.is_some() />
+                            <FormCheckbox label="Follow redirects (up to 10)" name="follow_redirects" checked=form.follow_redirects.is_some() />
+                            <FormCheckbox label="Verify TLS certificates" name="verify_tls" checked=form.verify_tls.is_some() />
                         </div>
                     </fieldset>
                 }
@@ -778,18 +740,18 @@ fn MonitorFields(
                 view! {
                     <fieldset>
                         <legend>"Keyword"</legend>
-                        <TextField label="Keyword" name="keyword" value=form.keyword.clone() error required=true />
+                        <FormField label="Keyword" name="keyword" value=form.keyword.clone() error required=true />
                         <div class="field">
-                            <label for="monitor-keyword_mode">"Healthy when the keyword is"</label>
-                            <select id="monitor-keyword_mode" name="form[keyword_mode]" aria-describedby="field-keyword_mode-error">
+                            <label for="form-keyword_mode">"Healthy when the keyword is"</label>
+                            <select id="form-keyword_mode" name="form[keyword_mode]" aria-describedby="field-keyword_mode-error">
                                 <option value="present" selected=!keyword_absent>"present in the body"</option>
                                 <option value="absent" selected=keyword_absent>"absent from the body"</option>
                             </select>
                             <FieldMessage name="keyword_mode" error />
                         </div>
                         <div class="checkboxes">
-                            <Checkbox label="Regular expression" name="keyword_regex" checked=form.keyword_regex.is_some() />
-                            <Checkbox label="Case-sensitive" name="case_sensitive" checked=form.case_sensitive.is_some() />
+                            <FormCheckbox label="Regular expression" name="keyword_regex" checked=form.keyword_regex.is_some() />
+                            <FormCheckbox label="Case-sensitive" name="case_sensitive" checked=form.case_sensitive.is_some() />
                         </div>
                     </fieldset>
                 }
@@ -800,9 +762,9 @@ fn MonitorFields(
                     <fieldset>
                         <legend>"Connection"</legend>
                         <div class="field-row">
-                            <TextField label="Host" name="host" value=form.host.clone() error required=true />
-                            <TextField label="Port" name="port" kind="number" value=form.port.clone() error required=true />
-                            <TextField label="Timeout (seconds)" name="timeout_secs" kind="number" value=form.timeout_secs.clone() error />
+                            <FormField label="Host" name="host" value=form.host.clone() error required=true />
+                            <FormField label="Port" name="port" kind="number" value=form.port.clone() error required=true />
+                            <FormField label="Timeout (seconds)" name="timeout_secs" kind="number" value=form.timeout_secs.clone() error />
                         </div>
                     </fieldset>
                 }
@@ -812,7 +774,7 @@ fn MonitorFields(
                 view! {
                     <fieldset>
                         <legend>"Heartbeat"</legend>
-                        <TextField
+                        <FormField
                             label="Grace period (seconds)"
                             name="grace_secs"
                             kind="number"

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod connections;
 pub mod monitors;
+pub mod reactions;
 pub mod sessions;
 
 use std::str::FromStr;

@@ -429,6 +429,8 @@ pub struct FinishedCheck {
 /// A check as stored, with the state it led to.
 #[derive(Debug, Clone)]
 pub struct StoredCheck {
+    /// Reaction triggers this check queued.
+    pub triggered: u64,
     pub check_id: i64,
     pub monitor_id: i64,
     pub team_id: i64,
@@ -570,7 +572,26 @@ pub async fn record_checks(db: &Db, checks: &[FinishedCheck]) -> sqlx::Result<Ve
             .execute(&mut *tx)
             .await?;
 
+            // Reactions see every confirmed state: their runs of matching
+            // checks advance, and those due are queued in this transaction,
+            // so a stored check and its triggers exist together or not at all.
+            sqlx::query(crate::storage::reactions::ADVANCE_MATCH_RUNS)
+                .bind(after.state.as_str())
+                .bind(check.monitor_id)
+                .execute(&mut *tx)
+                .await?;
+            let triggered = sqlx::query(crate::storage::reactions::QUEUE_TRIGGERS)
+                .bind(check_id)
+                .bind(after.state.as_str())
+                .bind(check.checked_at)
+                .bind(crate::time::now_ms())
+                .bind(check.monitor_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+
             stored.push(StoredCheck {
+                triggered,
                 check_id,
                 monitor_id: check.monitor_id,
                 team_id: row.team_id,

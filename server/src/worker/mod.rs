@@ -1,11 +1,12 @@
-//! The background worker: the monitor scheduler, Heroku token refreshes and
-//! periodic housekeeping.
+//! The background worker: the monitor scheduler, the reaction engine, Heroku
+//! token refreshes and periodic housekeeping.
 //! Each runs as its own task and stops after its current step once the
 //! shutdown token is cancelled.
 
 pub mod clock;
 pub mod housekeeping;
 pub mod monitors;
+pub mod reactions;
 pub mod tokens;
 
 use app::state::AppState;
@@ -18,6 +19,7 @@ pub use monitors::SchedulerConfig;
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub scheduler: SchedulerConfig,
+    pub engine: reactions::EngineConfig,
     pub housekeeping: housekeeping::HousekeepingConfig,
 }
 
@@ -27,6 +29,8 @@ pub fn spawn(state: AppState, config: WorkerConfig, shutdown: CancellationToken)
     let scheduler =
         monitors::Scheduler::new(state.clone(), config.scheduler, clock::Clock::system());
     tasks.spawn(scheduler.run(shutdown.clone()));
+    let engine = reactions::Engine::new(state.clone(), config.engine, clock::Clock::system());
+    tasks.spawn(engine.run(shutdown.clone()));
     tasks.spawn(tokens::run(state.clone(), shutdown.clone()));
     tasks.spawn(housekeeping::run(state, config.housekeeping, shutdown));
     tasks

@@ -14,7 +14,6 @@ use app::monitors::probe::CheckOutcome;
 use app::monitors::schedule::next_due;
 use app::monitors::ssr::heartbeat_missed_reason;
 use app::state::AppState;
-use app::storage::Db;
 use app::storage::monitors::{self as store, Claimed, FinishedCheck, StoredCheck};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::{broadcast, mpsc};
@@ -104,7 +103,7 @@ impl Scheduler {
         tracing::info!(worker.owner = %self.owner, concurrency = self.config.concurrency, "monitor scheduler started");
         let (results, receiver) = mpsc::channel(self.config.concurrency.max(1) * 2);
         let writer = tokio::spawn(write_results(
-            self.state.db.clone(),
+            self.state.clone(),
             receiver,
             self.config.clone(),
             self.events.clone(),
@@ -274,7 +273,7 @@ pub async fn check(state: &AppState, claim: &Claimed, clock: &Clock, owner: &str
 /// to `write_batch`), so an idle scheduler writes each result at once and a
 /// busy one amortises commits.
 async fn write_results(
-    db: Db,
+    state: AppState,
     mut receiver: mpsc::Receiver<FinishedCheck>,
     config: SchedulerConfig,
     events: broadcast::Sender<StoredCheck>,
@@ -292,16 +291,16 @@ async fn write_results(
                 Err(_) => break,
             }
         }
-        flush(&db, &mut batch, &events, &shutdown).await;
+        flush(&state, &mut batch, &events, &shutdown).await;
     }
-    flush(&db, &mut batch, &events, &shutdown).await;
+    flush(&state, &mut batch, &events, &shutdown).await;
 }
 
 /// Maximum wait between retries of a failed write.
 const MAX_WRITE_BACKOFF: Duration = Duration::from_secs(10);
 
 async fn flush(
-    db: &Db,
+    state: &AppState,
     batch: &mut Vec<FinishedCheck>,
     events: &broadcast::Sender<StoredCheck>,
     shutdown: &CancellationToken,
@@ -312,8 +311,11 @@ async fn flush(
     let mut backoff = Duration::from_millis(200);
     let mut logged = false;
     loop {
-        match store::record_checks(db, batch).await {
+        match store::record_checks(&state.db, batch).await {
             Ok(stored) => {
+                if stored.iter().any(|check| check.triggered > 0) {
+                    state.reaction_wakeup.notify_one();
+                }
                 if logged {
                     tracing::info!(
                         checks = batch.len(),

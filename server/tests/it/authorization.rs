@@ -154,6 +154,23 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
             ("form[kind]", "heartbeat".into()),
             ("form[grace_secs]", "30".into()),
         ],
+        "list_reactions" => vec![],
+        "reaction_form_options" => {
+            vec![("app", format!("{}:{}", fixture.connection_id, fixture.app_name))]
+        }
+        "create_reaction" | "preview_reaction_form" => reaction_form(fixture, None).await,
+        "update_reaction" => {
+            let id = throwaway_reaction(fixture).await;
+            let mut args = reaction_form(fixture, None).await;
+            args.push(("id", id.to_string()));
+            args
+        }
+        "get_reaction" | "preview_reaction" | "delete_reaction" => {
+            vec![("id", throwaway_reaction(fixture).await.to_string())]
+        }
+        "set_reaction_enabled" => {
+            vec![("id", throwaway_reaction(fixture).await.to_string()), ("enabled", "false".into())]
+        }
         other => {
             panic!("server function {other} has no arguments in the authorization test; add it")
         }
@@ -171,6 +188,13 @@ fn access(endpoint: &str) -> Access {
         }
         "create_monitor" | "update_monitor" | "delete_monitor" | "pause_monitor"
         | "resume_monitor" | "check_monitor_now" => Access::Team(Role::Editor),
+        "list_reactions" | "get_reaction" | "preview_reaction" => Access::Team(Role::Viewer),
+        "create_reaction"
+        | "update_reaction"
+        | "delete_reaction"
+        | "set_reaction_enabled"
+        | "preview_reaction_form"
+        | "reaction_form_options" => Access::Team(Role::Editor),
         "change_role"
         | "remove_member"
         | "create_invitation"
@@ -227,6 +251,11 @@ fn names_team_a_object(endpoint: &str) -> bool {
             | "list_heroku_apps"
             | "heroku_app_details"
             | "refresh_heroku_app"
+            | "get_reaction"
+            | "preview_reaction"
+            | "update_reaction"
+            | "delete_reaction"
+            | "set_reaction_enabled"
     )
 }
 
@@ -238,6 +267,42 @@ fn unique_email() -> String {
 
 async fn throwaway_member(db: &Db, team: i64) -> i64 {
     add_user(db, &unique_email(), team, Role::Viewer).await
+}
+
+/// A reaction form for team A's connection and monitor, with a new name.
+async fn reaction_form(fixture: &Fixture, _id: Option<i64>) -> Args {
+    let monitor = throwaway_monitor(&fixture.db, fixture.team_a).await;
+    vec![
+        ("form[name]", unique_email()),
+        ("form[kind]", "scale_out".into()),
+        ("form[monitor_id]", monitor.to_string()),
+        ("form[app]", format!("{}:{}", fixture.connection_id, fixture.app_name)),
+        ("form[call_on]", "failed".into()),
+        ("form[process_type]", "web".into()),
+        ("form[max_quantity]", "3".into()),
+        ("form[enabled]", "on".into()),
+    ]
+}
+
+/// A scale-out reaction of team A.
+async fn throwaway_reaction(fixture: &Fixture) -> i64 {
+    let monitor = throwaway_monitor(&fixture.db, fixture.team_a).await;
+    let draft = app::storage::reactions::ReactionDraft {
+        name: unique_email(),
+        monitor_id: monitor,
+        connection_id: fixture.connection_id,
+        app_name: fixture.app_name.clone(),
+        call_on: app::reactions::CallOn::Failed,
+        settings: app::reactions::ReactionSettings::ScaleOut {
+            process_type: "web".into(),
+            max_quantity: 3,
+        },
+        trigger_count: 1,
+        frequency_secs: 0,
+        dry_run: false,
+        enabled: true,
+    };
+    app::storage::reactions::create(&fixture.db, fixture.team_a, &draft, now_ms()).await.unwrap()
 }
 
 /// A heartbeat monitor in `team`: checking it sends no network traffic.

@@ -10,6 +10,8 @@ mod connections_http;
 mod heroku_client;
 mod monitors_http;
 mod probe;
+mod reactions_engine;
+mod reactions_http;
 mod sandbox_rules;
 mod scheduler;
 mod storage_accounts;

@@ -83,8 +83,15 @@ CREATE TABLE executions (
     UNIQUE (reaction_id, check_id)
 );
 
+-- The timeline pages newest first through a team's executions, optionally
+-- filtered by one column; each filter has an index in that order, so a page
+-- stays a short index range scan with a million records.
 CREATE INDEX executions_team_started_at ON executions (team_id, started_at, id);
 CREATE INDEX executions_reaction_started_at ON executions (reaction_id, started_at, id);
+CREATE INDEX executions_team_app_started_at ON executions (team_id, app_name, started_at, id);
+CREATE INDEX executions_team_monitor_started_at ON executions (team_id, monitor_id, started_at, id);
+CREATE INDEX executions_team_kind_started_at ON executions (team_id, kind, started_at, id);
+CREATE INDEX executions_team_outcome_started_at ON executions (team_id, outcome, started_at, id);
 
 -- At most one step at a time per Heroku app, across all processes.
 CREATE TABLE app_locks (

@@ -199,6 +199,43 @@ pub struct Execution {
     pub duration_ms: Option<u32>,
 }
 
+/// Which executions a timeline or export shows; every field narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionFilter {
+    pub app: Option<String>,
+    pub monitor_id: Option<i64>,
+    pub reaction_id: Option<i64>,
+    pub kind: Option<ReactionKind>,
+    pub outcome: Option<ExecutionOutcome>,
+    /// Earliest start, inclusive, in epoch milliseconds.
+    pub since: Option<i64>,
+    /// Latest start, exclusive, in epoch milliseconds.
+    pub until: Option<i64>,
+}
+
+/// A position in the newest-first list of executions: the last row of the
+/// previous page. Written as `<started_at>.<id>` in URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionCursor {
+    pub started_at: i64,
+    pub id: i64,
+}
+
+impl ExecutionCursor {
+    pub fn of(execution: &Execution) -> ExecutionCursor {
+        ExecutionCursor { started_at: execution.started_at, id: execution.id }
+    }
+
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.started_at, self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<ExecutionCursor> {
+        let (started_at, id) = text.split_once('.')?;
+        Some(ExecutionCursor { started_at: started_at.parse().ok()?, id: id.parse().ok()? })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReactionSummary {
     pub reaction: Reaction,

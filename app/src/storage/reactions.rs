@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use super::{Db, is_unique_violation, with_db};
 use crate::monitors::MonitorState;
 use crate::reactions::settings::{CallOn, ReactionSettings};
-use crate::reactions::{Execution, ExecutionOutcome, Reaction};
+use crate::reactions::{Execution, ExecutionCursor, ExecutionFilter, ExecutionOutcome, Reaction};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReactionsError {
@@ -557,4 +557,57 @@ pub async fn latest_executions(db: &Db, team_id: i64) -> sqlx::Result<Vec<Execut
     let rows: Vec<ExecutionRow> =
         with_db!(db, pool => sqlx::query_as(&query).bind(team_id).fetch_all(pool).await)?;
     Ok(rows.into_iter().map(Execution::from).collect())
+}
+
+/// One page of a team's executions, newest first, after `before`. Only the
+/// filter's set fields become conditions, so each query can use the index
+/// that matches its filter.
+pub async fn list_executions(
+    db: &Db,
+    team_id: i64,
+    filter: &ExecutionFilter,
+    before: Option<ExecutionCursor>,
+    limit: u32,
+) -> sqlx::Result<Vec<Execution>> {
+    let rows: Vec<ExecutionRow> = with_db!(db, pool => {
+        let mut query = sqlx::QueryBuilder::new(format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE team_id = "));
+        query.push_bind(team_id);
+        if let Some(app) = &filter.app {
+            query.push(" AND app_name = ").push_bind(app.clone());
+        }
+        if let Some(monitor_id) = filter.monitor_id {
+            query.push(" AND monitor_id = ").push_bind(monitor_id);
+        }
+        if let Some(reaction_id) = filter.reaction_id {
+            query.push(" AND reaction_id = ").push_bind(reaction_id);
+        }
+        if let Some(kind) = filter.kind {
+            query.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        if let Some(outcome) = filter.outcome {
+            query.push(" AND outcome = ").push_bind(outcome.as_str());
+        }
+        if let Some(since) = filter.since {
+            query.push(" AND started_at >= ").push_bind(since);
+        }
+        if let Some(until) = filter.until {
+            query.push(" AND started_at < ").push_bind(until);
+        }
+        if let Some(cursor) = before {
+            query.push(" AND (started_at < ").push_bind(cursor.started_at);
+            query.push(" OR (started_at = ").push_bind(cursor.started_at);
+            query.push(" AND id < ").push_bind(cursor.id).push("))");
+        }
+        query.push(" ORDER BY started_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+        query.build_query_as().fetch_all(pool).await
+    })?;
+    Ok(rows.into_iter().map(Execution::from).collect())
+}
+
+/// One execution of the team, by id.
+pub async fn get_execution(db: &Db, team_id: i64, id: i64) -> sqlx::Result<Option<Execution>> {
+    let query =
+        format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE team_id = $1 AND id = $2");
+    let row: Option<ExecutionRow> = with_db!(db, pool => sqlx::query_as(&query).bind(team_id).bind(id).fetch_optional(pool).await)?;
+    Ok(row.map(Execution::from))
 }

@@ -17,4 +17,5 @@ mod scheduler;
 mod storage_accounts;
 mod storage_connections;
 mod storage_monitors;
+mod storage_reactions;
 mod support;

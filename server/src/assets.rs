@@ -2,18 +2,12 @@
 //! embedded in the binary at compile time; other unknown paths get the app's
 //! "not found" page.
 
-use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
-
 use app::shell;
 use app::state::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use leptos::prelude::provide_context;
 use rust_embed::{EmbeddedFile, RustEmbed};
 
@@ -36,31 +30,39 @@ pub async fn serve_site_or_not_found(State(state): State<AppState>, request: Req
     render(request).await.into_response()
 }
 
-/// Answers with an embedded file, gzipped when the client accepts it and
-/// the type compresses, or with 304 when the client's copy is current.
+/// Answers with an embedded file, or with 304 when the client's copy is
+/// current. Compressible files also come as `.br` and `.gz` siblings made
+/// by scripts/build.sh at the highest levels; the best one the client
+/// accepts is sent.
 fn serve_file(path: &str, file: EmbeddedFile, request_headers: &HeaderMap) -> Response {
-    let gzip = is_compressible(path) && accepts_gzip(request_headers);
-    let hash = hex(&file.metadata.sha256_hash());
-    // Each encoding is its own representation, so it gets its own tag.
-    let etag = if gzip { format!("\"{hash}-gzip\"") } else { format!("\"{hash}\"") };
+    let mime = file.metadata.mimetype().to_string();
+    let (file, encoding) = ENCODINGS
+        .iter()
+        .filter(|(_, coding)| accepts(request_headers, coding))
+        .find_map(|(suffix, coding)| {
+            Site::get(&format!("{path}{suffix}")).map(|variant| (variant, Some(*coding)))
+        })
+        .unwrap_or((file, None));
+    // Each variant has its own hash, so each encoding gets its own tag.
+    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()));
     let unchanged = request_headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|value| value.as_bytes() == etag.as_bytes());
     let mut response = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
-    } else if gzip {
-        Response::new(Body::from(Bytes::from_owner(gzipped(path, &file.data))))
     } else {
         Response::new(Body::from(file.data.into_owned()))
     };
     let headers = response.headers_mut();
-    if let Ok(mime) = HeaderValue::from_str(file.metadata.mimetype()) {
+    if let Ok(mime) = HeaderValue::from_str(&mime) {
         headers.insert(header::CONTENT_TYPE, mime);
     }
-    if gzip && !unchanged {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    if let Some(coding) = encoding
+        && !unchanged
+    {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
     }
-    if is_compressible(path) {
+    if ENCODINGS.iter().any(|(suffix, _)| Site::get(&format!("{path}{suffix}")).is_some()) {
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     // File names carry no content hash, so browsers revalidate each time;
@@ -72,68 +74,30 @@ fn serve_file(path: &str, file: EmbeddedFile, request_headers: &HeaderMap) -> Re
     response
 }
 
-/// Text and WebAssembly shrink to a fraction; images are compressed already.
-fn is_compressible(path: &str) -> bool {
-    let extension = path.rsplit_once('.').map_or("", |(_, extension)| extension);
-    matches!(extension, "wasm" | "js" | "css" | "svg" | "json" | "txt" | "html" | "map")
+/// Pre-compressed siblings of a file, best first: file suffix and coding.
+const ENCODINGS: [(&str, &str); 2] = [(".br", "br"), (".gz", "gzip")];
+
+/// Whether `Accept-Encoding` lists `coding` (or `*`) without `q=0`.
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
+    let listed = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','));
+    listed.into_iter().any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("");
+        let refused = parts.any(|parameter| {
+            parameter.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()) == Some(0.0)
+        });
+        (name.eq_ignore_ascii_case(coding) || name == "*") && !refused
+    })
 }
 
-/// Whether `Accept-Encoding` lists gzip (or `*`) without `q=0`.
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|value| value.to_str().ok()).any(
-        |value| {
-            value.split(',').any(|item| {
-                let mut parts = item.split(';').map(str::trim);
-                let coding = parts.next().unwrap_or("");
-                let refused = parts.any(|parameter| {
-                    parameter
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                        .is_some_and(|q| q == 0.0)
-                });
-                (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-            })
-        },
-    )
-}
-
-/// The gzipped copy of an embedded file. Files are fixed for the life of
-/// the process, so each is compressed once, at the best level.
-fn gzipped(path: &str, data: &[u8]) -> Arc<[u8]> {
-    static CACHE: LazyLock<Mutex<HashMap<String, Arc<[u8]>>>> = LazyLock::new(Default::default);
-    if let Some(done) = CACHE.lock().unwrap_or_else(PoisonError::into_inner).get(path) {
-        return done.clone();
-    }
-    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 3), Compression::best());
-    encoder.write_all(data).expect("writing to memory cannot fail");
-    let compressed: Arc<[u8]> = encoder.finish().expect("writing to memory cannot fail").into();
-    CACHE
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(path.to_string(), compressed.clone());
-    compressed
-}
-
-/// Compresses the browser bundle ahead of the first request for it, which
-/// would otherwise wait for the compression (a few hundred ms for the WASM).
-pub fn precompress() {
-    for path in Site::iter() {
-        if is_compressible(&path)
-            && let Some(file) = Site::get(&path)
-        {
-            gzipped(&path, &file.data);
-        }
-    }
-}
-
-/// Returns the contents of an embedded file, e.g. `pkg/rebound.wasm`.
+/// Returns the contents of an embedded file, e.g. `pkg/rebound.wasm`, or
+/// of a pre-compressed sibling such as `pkg/rebound.wasm.br`.
 pub fn embedded(path: &str) -> Option<std::borrow::Cow<'static, [u8]>> {
     Site::get(path).map(|file| file.data)
-}
-
-/// Returns the gzipped copy of an embedded file, as it is served.
-pub fn embedded_gzipped(path: &str) -> Option<Arc<[u8]>> {
-    Site::get(path).map(|file| gzipped(path, &file.data))
 }
 
 fn hex(bytes: &[u8]) -> String {

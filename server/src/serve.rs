@@ -113,7 +113,6 @@ pub async fn run(
     }
     let state = build_state(db.clone(), settings, Secrets::derive(&secret.bytes), local, probe);
 
-    tokio::task::spawn_blocking(crate::assets::precompress);
     tracing::info!(address = %local, url = %format!("http://{local}"), "listening");
     let mut worker = if serve.no_worker {
         tracing::info!("worker disabled; this process serves pages only");

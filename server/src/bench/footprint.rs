@@ -1,5 +1,5 @@
-//! Footprint of this build: binary size, the browser bundle gzipped as
-//! served, time from process start to the first answered request (with a
+//! Footprint of this build: binary size, the browser bundle as served
+//! (raw and pre-compressed), time from process start to the first answered request (with a
 //! new database, then with an existing one), and resident memory at rest.
 
 use std::io::{Read, Write};
@@ -19,13 +19,15 @@ pub async fn run() -> anyhow::Result<()> {
     let size = std::fs::metadata(&binary)?.len();
     println!("binary: {} ({:.1} MB)", binary.display(), size as f64 / 1e6);
     for path in BUNDLE {
-        let data = crate::assets::embedded(path)
-            .with_context(|| format!("{path} is not embedded in this build"))?;
-        let compressed = crate::assets::embedded_gzipped(path).map_or(0, |data| data.len());
+        let size = |path: &str| crate::assets::embedded(path).map(|data| data.len() as f64 / 1e3);
+        let raw = size(path).with_context(|| format!("{path} is not embedded in this build"))?;
+        let compressed = |suffix: &str| {
+            size(&format!("{path}{suffix}")).map_or("none".to_string(), |kb| format!("{kb:.0} KB"))
+        };
         println!(
-            "{path}: {:.0} KB, {:.0} KB gzipped",
-            data.len() as f64 / 1e3,
-            compressed as f64 / 1e3
+            "{path}: {raw:.0} KB; as served: gzip {}, brotli {}",
+            compressed(".gz"),
+            compressed(".br")
         );
     }
 

@@ -14,6 +14,7 @@ use app::monitors::probe::CheckOutcome;
 use app::monitors::schedule::next_due;
 use app::monitors::ssr::heartbeat_missed_reason;
 use app::state::AppState;
+use app::storage::Db;
 use app::storage::monitors::{self as store, Claimed, FinishedCheck, StoredCheck};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::{broadcast, mpsc};
@@ -40,6 +41,8 @@ pub struct SchedulerConfig {
     /// Wait before each write so that more results join the batch; zero
     /// writes what has arrived at once.
     pub write_delay: Duration,
+    /// Batches written at once on Postgres (SQLite writes one at a time).
+    pub postgres_writers: usize,
     /// On shutdown, checks in flight get this long to finish. The leases of
     /// the rest are released so that another process, or the next start,
     /// runs them.
@@ -55,6 +58,7 @@ impl Default for SchedulerConfig {
             poll_interval: Duration::from_secs(1),
             write_batch: 500,
             write_delay: Duration::ZERO,
+            postgres_writers: 4,
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -277,6 +281,13 @@ pub async fn check(state: &AppState, claim: &Claimed, clock: &Clock, owner: &str
 /// A batch is whatever arrived while the previous one was being written (up
 /// to `write_batch`), so an idle scheduler writes each result at once and a
 /// busy one amortises commits.
+///
+/// On Postgres several batches are written at once, each in its own
+/// transaction: a result costs several statements, and one writer waiting
+/// on each round trip in turn caps throughput well below what the database
+/// can do. The batches touch different monitors (a monitor has one check in
+/// flight at a time), so they do not contend. SQLite takes one writer at a
+/// time anyway, so there batches are written one after another.
 async fn write_results(
     state: AppState,
     mut receiver: mpsc::Receiver<FinishedCheck>,
@@ -284,9 +295,13 @@ async fn write_results(
     events: broadcast::Sender<StoredCheck>,
     shutdown: CancellationToken,
 ) {
-    let mut batch: Vec<FinishedCheck> = Vec::new();
+    let writers = match state.db {
+        Db::Postgres(_) => config.postgres_writers.max(1),
+        Db::Sqlite(_) => 1,
+    };
+    let mut writing = JoinSet::new();
     while let Some(first) = receiver.recv().await {
-        batch.push(first);
+        let mut batch = vec![first];
         if !config.write_delay.is_zero() {
             tokio::time::sleep(config.write_delay).await;
         }
@@ -296,27 +311,27 @@ async fn write_results(
                 Err(_) => break,
             }
         }
-        flush(&state, &mut batch, &events, &shutdown).await;
+        if writing.len() >= writers {
+            writing.join_next().await;
+        }
+        writing.spawn(flush(state.clone(), batch, events.clone(), shutdown.clone()));
     }
-    flush(&state, &mut batch, &events, &shutdown).await;
+    writing.join_all().await;
 }
 
 /// Maximum wait between retries of a failed write.
 const MAX_WRITE_BACKOFF: Duration = Duration::from_secs(10);
 
 async fn flush(
-    state: &AppState,
-    batch: &mut Vec<FinishedCheck>,
-    events: &broadcast::Sender<StoredCheck>,
-    shutdown: &CancellationToken,
+    state: AppState,
+    batch: Vec<FinishedCheck>,
+    events: broadcast::Sender<StoredCheck>,
+    shutdown: CancellationToken,
 ) {
-    if batch.is_empty() {
-        return;
-    }
     let mut backoff = Duration::from_millis(200);
     let mut logged = false;
     loop {
-        match store::record_checks(&state.db, batch).await {
+        match store::record_checks(&state.db, &batch).await {
             Ok(stored) => {
                 if stored.iter().any(|check| check.triggered > 0) {
                     state.reaction_wakeup.notify_one();
@@ -338,7 +353,6 @@ async fn flush(
                     // No subscribers is fine: nothing reacts to this monitor yet.
                     let _ = events.send(check);
                 }
-                batch.clear();
                 return;
             }
             Err(error) => {
@@ -351,7 +365,6 @@ async fn flush(
                         checks = batch.len(),
                         "giving up on unwritten check results at shutdown; their monitors run again"
                     );
-                    batch.clear();
                     return;
                 }
                 tokio::time::sleep(backoff).await;

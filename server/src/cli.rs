@@ -11,7 +11,7 @@ use app::time::now_ms;
 use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{Cli, Command, StorageOptions, UserCommand};
+use crate::config::{Cli, Command, StorageOptions, TokenCommand, UserCommand};
 
 pub fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -34,6 +34,7 @@ pub fn main() -> ExitCode {
             }
             Some(Command::Sandbox) => run_sandbox(&cli.serve, port_from_env).await,
             Some(Command::User { command }) => user_command(&cli.storage, command).await,
+            Some(Command::Token { command }) => token_command(&cli.storage, command).await,
         }
     });
     match result {
@@ -134,6 +135,53 @@ async fn create_user(db: &Db, email: &str, team: &str) -> anyhow::Result<()> {
         Err(AccountsError::EmailTaken) => bail!("an account with email {email} already exists"),
         Err(error) => Err(error.into()),
     }
+}
+
+async fn token_command(storage: &StorageOptions, command: TokenCommand) -> anyhow::Result<()> {
+    let db = open_database(storage).await?;
+    let result = match command {
+        TokenCommand::Create { team, role, name, expires_in_days } => {
+            create_token(&db, &team, &role, &name, expires_in_days).await
+        }
+    };
+    db.close().await;
+    result
+}
+
+async fn create_token(
+    db: &Db,
+    team: &str,
+    role: &str,
+    name: &str,
+    expires_in_days: Option<u32>,
+) -> anyhow::Result<()> {
+    use app::api::ssr::tokens;
+    let teams = store::find_teams(db, team).await?;
+    let team = match teams.as_slice() {
+        [team] => team,
+        [] => bail!("no team has the id or name {team:?}"),
+        several => {
+            let ids: Vec<String> = several.iter().map(|team| team.id.to_string()).collect();
+            bail!("several teams are named {team:?} (ids {}); pass the id instead", ids.join(", "))
+        }
+    };
+    let name = tokens::validate_name(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let role = tokens::parse_role(role).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let days = match expires_in_days {
+        Some(days) => tokens::parse_expiry_days(&days.to_string()).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => None,
+    };
+    let token = tokens::issue(db, team.id, &name, role, None, days)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!(
+        "Created API token {name:?} ({}) for team {:?} (team {}); it is shown only now:",
+        role.as_str(),
+        team.name,
+        team.id
+    );
+    println!("{}", token.token);
+    Ok(())
 }
 
 /// Reads a password: prompted twice on a terminal, else one line of stdin.

@@ -13,7 +13,10 @@ use app::time::now_ms;
 
 use server::sandbox::Sandbox;
 
-use crate::support::{Client, TestServer, add_connection, add_team, add_user, on_each_backend};
+use crate::support::{
+    Client, TestServer, add_connection, add_team, add_user, heartbeat_monitor, on_each_backend,
+    scale_out_reaction, unique_email,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Caller {
@@ -140,16 +143,16 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
         }
         "get_monitor" | "delete_monitor" | "pause_monitor" | "resume_monitor"
         | "check_monitor_now" => {
-            vec![("id", throwaway_monitor(db, fixture.team_a).await.to_string())]
+            vec![("id", heartbeat_monitor(db, fixture.team_a).await.to_string())]
         }
         "monitor_history" => {
             vec![
-                ("id", throwaway_monitor(db, fixture.team_a).await.to_string()),
+                ("id", heartbeat_monitor(db, fixture.team_a).await.to_string()),
                 ("range", "24h".into()),
             ]
         }
         "update_monitor" => vec![
-            ("id", throwaway_monitor(db, fixture.team_a).await.to_string()),
+            ("id", heartbeat_monitor(db, fixture.team_a).await.to_string()),
             ("form[name]", unique_email()),
             ("form[kind]", "heartbeat".into()),
             ("form[grace_secs]", "30".into()),
@@ -160,16 +163,39 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
         }
         "create_reaction" | "preview_reaction_form" => reaction_form(fixture, None).await,
         "update_reaction" => {
-            let id = throwaway_reaction(fixture).await;
+            let id = scale_out_reaction(&fixture.db, fixture.team_a, fixture.connection_id, &fixture.app_name).await;
             let mut args = reaction_form(fixture, None).await;
             args.push(("id", id.to_string()));
             args
         }
         "get_reaction" | "preview_reaction" | "delete_reaction" => {
-            vec![("id", throwaway_reaction(fixture).await.to_string())]
+            vec![("id", scale_out_reaction(&fixture.db, fixture.team_a, fixture.connection_id, &fixture.app_name).await.to_string())]
+        }
+        "list_api_tokens" | "api_reference" => vec![],
+        "create_api_token" => a(&[("name", "deploy script"), ("role", "viewer"), ("expires_in_days", "")]),
+        "revoke_api_token" => {
+            let token = app::api::ssr::tokens::issue(
+                db,
+                fixture.team_a,
+                "throwaway",
+                Role::Viewer,
+                Some(fixture.owner_id),
+                None,
+            )
+            .await
+            .unwrap();
+            vec![("token_id", token.id.to_string())]
+        }
+        "export_team_config" => a(&[("format", "yaml")]),
+        "import_team_config" => {
+            let text = format!(
+                "version: 1\nmonitors:\n- name: {}\n  kind: heartbeat\n  grace_secs: 60\n",
+                unique_email()
+            );
+            vec![("text", text)]
         }
         "set_reaction_enabled" => {
-            vec![("id", throwaway_reaction(fixture).await.to_string()), ("enabled", "false".into())]
+            vec![("id", scale_out_reaction(&fixture.db, fixture.team_a, fixture.connection_id, &fixture.app_name).await.to_string()), ("enabled", "false".into())]
         }
         other => {
             panic!("server function {other} has no arguments in the authorization test; add it")
@@ -180,7 +206,7 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
 fn access(endpoint: &str) -> Access {
     match endpoint {
         "viewer" | "setup_needed" | "setup" | "login" | "logout" | "invitation_details"
-        | "sign_up" => Access::Public,
+        | "sign_up" | "api_reference" => Access::Public,
         "switch_team" | "create_team" | "change_password" | "join_team" => Access::SignedIn,
         "list_members" | "list_monitors" | "get_monitor" | "monitor_history"
         | "list_connections" | "list_heroku_apps" | "heroku_app_details" | "refresh_heroku_app" => {
@@ -188,7 +214,10 @@ fn access(endpoint: &str) -> Access {
         }
         "create_monitor" | "update_monitor" | "delete_monitor" | "pause_monitor"
         | "resume_monitor" | "check_monitor_now" => Access::Team(Role::Editor),
-        "list_reactions" | "get_reaction" | "preview_reaction" => Access::Team(Role::Viewer),
+        "list_reactions" | "get_reaction" | "preview_reaction" | "export_team_config" => {
+            Access::Team(Role::Viewer)
+        }
+        "import_team_config" => Access::Team(Role::Editor),
         "create_reaction"
         | "update_reaction"
         | "delete_reaction"
@@ -203,7 +232,10 @@ fn access(endpoint: &str) -> Access {
         | "connect_api_key"
         | "start_oauth"
         | "connect_sandbox"
-        | "disconnect_connection" => Access::Team(Role::Admin),
+        | "disconnect_connection"
+        | "list_api_tokens"
+        | "create_api_token"
+        | "revoke_api_token" => Access::Team(Role::Admin),
         other => {
             panic!("server function {other} has no access rule in the authorization test; add it")
         }
@@ -256,13 +288,8 @@ fn names_team_a_object(endpoint: &str) -> bool {
             | "update_reaction"
             | "delete_reaction"
             | "set_reaction_enabled"
+            | "revoke_api_token"
     )
-}
-
-fn unique_email() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("user{}@c.test", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 async fn throwaway_member(db: &Db, team: i64) -> i64 {
@@ -271,7 +298,7 @@ async fn throwaway_member(db: &Db, team: i64) -> i64 {
 
 /// A reaction form for team A's connection and monitor, with a new name.
 async fn reaction_form(fixture: &Fixture, _id: Option<i64>) -> Args {
-    let monitor = throwaway_monitor(&fixture.db, fixture.team_a).await;
+    let monitor = heartbeat_monitor(&fixture.db, fixture.team_a).await;
     vec![
         ("form[name]", unique_email()),
         ("form[kind]", "scale_out".into()),
@@ -284,42 +311,6 @@ async fn reaction_form(fixture: &Fixture, _id: Option<i64>) -> Args {
     ]
 }
 
-/// A scale-out reaction of team A.
-async fn throwaway_reaction(fixture: &Fixture) -> i64 {
-    let monitor = throwaway_monitor(&fixture.db, fixture.team_a).await;
-    let draft = app::storage::reactions::ReactionDraft {
-        name: unique_email(),
-        monitor_id: monitor,
-        connection_id: fixture.connection_id,
-        app_name: fixture.app_name.clone(),
-        call_on: app::reactions::CallOn::Failed,
-        settings: app::reactions::ReactionSettings::ScaleOut {
-            process_type: "web".into(),
-            max_quantity: 3,
-        },
-        trigger_count: 1,
-        frequency_secs: 0,
-        dry_run: false,
-        enabled: true,
-    };
-    app::storage::reactions::create(&fixture.db, fixture.team_a, &draft, now_ms()).await.unwrap()
-}
-
-/// A heartbeat monitor in `team`: checking it sends no network traffic.
-async fn throwaway_monitor(db: &Db, team: i64) -> i64 {
-    let draft = app::storage::monitors::MonitorDraft {
-        name: unique_email(),
-        settings: app::monitors::MonitorSettings::Heartbeat(
-            app::monitors::settings::HeartbeatSettings { grace_secs: 60 },
-        ),
-        interval_secs: 60,
-        fail_after: 1,
-        recover_after: 1,
-    };
-    let now = now_ms();
-    app::storage::monitors::create(db, team, &draft, now, now + 120_000, None).await.unwrap()
-}
-
 async fn invitation(db: &Db, team: i64, created_by: i64) -> (i64, String) {
     let token = app::accounts::ssr::random_token();
     let row = NewInvitationRow {
@@ -327,7 +318,7 @@ async fn invitation(db: &Db, team: i64, created_by: i64) -> (i64, String) {
         role: Role::Viewer,
         token_hash: &app::accounts::ssr::token_hash(&token),
         note: "",
-        created_by,
+        created_by: Some(created_by),
         created_at: now_ms(),
         expires_at: now_ms() + 3_600_000,
     };

@@ -406,7 +406,7 @@ pub async fn add_connection(
         api_url: None,
         access_token_expires_at: expires_at,
         authorization_id: authorization.as_deref(),
-        created_by: user_id,
+        created_by: Some(user_id),
         now: now_ms(),
     };
     let key = *Secrets::derive(TEST_SECRET).credential_encryption_key();
@@ -435,4 +435,48 @@ pub async fn seeded_sandbox() -> (SandboxServer, SandboxAccount, app::heroku::cl
 /// Name of a seeded demo app of `account` (`shop`, `blog` or `api`).
 pub fn seeded_app(account: &SandboxAccount, prefix: &str) -> String {
     format!("{prefix}-{}", &account.id[..6])
+}
+
+/// A name no other call in this test binary returns, shaped as an email
+/// so it also serves as one.
+pub fn unique_email() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("user{}@c.test", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A heartbeat monitor in `team`: checking it sends no network traffic.
+pub async fn heartbeat_monitor(db: &Db, team: i64) -> i64 {
+    let draft = app::storage::monitors::MonitorDraft {
+        name: unique_email(),
+        settings: app::monitors::MonitorSettings::Heartbeat(
+            app::monitors::settings::HeartbeatSettings { grace_secs: 60 },
+        ),
+        interval_secs: 60,
+        fail_after: 1,
+        recover_after: 1,
+    };
+    let now = now_ms();
+    app::storage::monitors::create(db, team, &draft, now, now + 120_000, None).await.unwrap()
+}
+
+/// A scale-out reaction of `team` on the `web` process of `app_name`,
+/// triggered by a new heartbeat monitor.
+pub async fn scale_out_reaction(db: &Db, team: i64, connection_id: i64, app_name: &str) -> i64 {
+    let monitor = heartbeat_monitor(db, team).await;
+    let draft = app::storage::reactions::ReactionDraft {
+        name: unique_email(),
+        monitor_id: monitor,
+        connection_id,
+        app_name: app_name.to_string(),
+        call_on: app::reactions::CallOn::Failed,
+        settings: app::reactions::ReactionSettings::ScaleOut {
+            process_type: "web".into(),
+            max_quantity: 3,
+        },
+        trigger_count: 1,
+        frequency_secs: 0,
+        dry_run: false,
+        enabled: true,
+    };
+    app::storage::reactions::create(db, team, &draft, now_ms()).await.unwrap()
 }

@@ -21,7 +21,10 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    init_logging(&cli.storage.log);
+    // Operator commands print their result on stdout (a new token, for
+    // scripts to capture), so their log lines go to stderr.
+    let operator_command = matches!(cli.command, Some(Command::User { .. } | Command::Token { .. }));
+    init_logging(&cli.storage.log, operator_command);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -46,16 +49,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, to_stderr: bool) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|error| {
         eprintln!("warning: log filter {filter:?} is invalid ({error}); using \"info\"");
         EnvFilter::new("info")
     });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if to_stderr {
+        logs.with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).init();
+    } else {
+        logs.with_ansi(std::io::stdout().is_terminal()).init();
+    }
 }
 
 /// Connects to the configured database and applies pending migrations.

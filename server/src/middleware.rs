@@ -152,9 +152,9 @@ pub async fn reject_cross_site(
         return next.run(request).await;
     }
     // The API authenticates by bearer token alone and ignores cookies, so a
-    // cross-site page cannot act through a visitor's session there. A
-    // request without a token is checked as usual, then refused by the API.
-    if is_bearer_api_request(&request) {
+    // cross-site page cannot act through a visitor's session there. API
+    // requests that carry cookies but no token are checked as usual.
+    if is_script_api_request(&request) {
         return next.run(request).await;
     }
     let expected = state.settings.public_origin.clone();
@@ -171,12 +171,17 @@ pub async fn reject_cross_site(
     }
 }
 
-fn is_bearer_api_request(request: &Request) -> bool {
+/// Whether a request to the API comes from a script: it carries a bearer
+/// token, or no cookie that a browser could have sent on its own.
+fn is_script_api_request(request: &Request) -> bool {
     let path = request.uri().path();
     let under_api = path
         .strip_prefix(app::api::ssr::BASE_PATH)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-    under_api && app::api::ssr::auth::bearer_token(request.headers()).is_some()
+    let headers = request.headers();
+    under_api
+        && (app::api::ssr::auth::bearer_token(headers).is_some()
+            || !headers.contains_key(header::COOKIE))
 }
 
 /// Compares the request's source origin with `public_origin`, or with the

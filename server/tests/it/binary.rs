@@ -207,3 +207,56 @@ fn help_documents_configuration() {
         assert!(help.contains(expected), "--help mentions {expected}");
     }
 }
+
+#[tokio::test]
+async fn operator_creates_api_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = run_with_stdin(
+        rebound(dir.path()).args(["user", "create", "ops@example.com", "--team", "Ops"]),
+        "first password 123\n",
+    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+
+    let owner_role = rebound(dir.path())
+        .args(["token", "create", "--team", "Ops", "--role", "owner", "--name", "deploy"])
+        .output()
+        .unwrap();
+    assert!(!owner_role.status.success());
+    assert!(String::from_utf8_lossy(&owner_role.stderr).contains("choose admin, editor or viewer"));
+    let unknown_team = rebound(dir.path())
+        .args(["token", "create", "--team", "Nobody", "--role", "editor", "--name", "deploy"])
+        .output()
+        .unwrap();
+    assert!(!unknown_team.status.success());
+    assert!(String::from_utf8_lossy(&unknown_team.stderr).contains("no team has the id or name"));
+
+    let issued = rebound(dir.path())
+        .args(["token", "create", "--team", "Ops", "--role", "editor", "--name", "deploy script"])
+        .output()
+        .unwrap();
+    assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
+    let token = String::from_utf8(issued.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("rbd_") && token.len() > 40, "stdout is the token alone: {token:?}");
+    assert!(String::from_utf8_lossy(&issued.stderr).contains("shown only now"));
+
+    let running = start(dir.path());
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{}/api/v1/monitors", running.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "nightly", "kind": "heartbeat"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let listed = client
+        .get(format!("{}/api/v1/monitors", running.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status().as_u16(), 200);
+    assert!(listed.text().await.unwrap().contains("nightly"));
+    let (status, _) = running.terminate();
+    assert!(status.success());
+}

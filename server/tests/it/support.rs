@@ -391,6 +391,21 @@ pub async fn add_connection(
     expires_at: Option<i64>,
 ) -> (i64, SandboxAccount) {
     let account = sandbox.create_account(None, true);
+    let id = connect_account(db, sandbox, team_id, user_id, kind, expires_at, &account).await;
+    (id, account)
+}
+
+/// Stores a connection of `team_id` to an existing sandbox account, as
+/// [`add_connection`] does for a new one.
+pub async fn connect_account(
+    db: &Db,
+    sandbox: &server::sandbox::Sandbox,
+    team_id: i64,
+    user_id: i64,
+    kind: ConnectionKind,
+    expires_at: Option<i64>,
+    account: &SandboxAccount,
+) -> i64 {
     let (access, refresh, authorization) = match kind {
         ConnectionKind::OAuth => {
             let tokens = sandbox.authorize(&account.email, "test-client");
@@ -418,7 +433,7 @@ pub async fn add_connection(
     })
     .await
     .expect("the connection is stored");
-    (saved.id(), account)
+    saved.id()
 }
 
 /// A sandbox on a loopback port with one seeded account, and a client

@@ -23,7 +23,8 @@ pub fn main() -> ExitCode {
     };
     // Operator commands print their result on stdout (a new token, for
     // scripts to capture), so their log lines go to stderr.
-    let operator_command = matches!(cli.command, Some(Command::User { .. } | Command::Token { .. }));
+    let operator_command =
+        matches!(cli.command, Some(Command::User { .. } | Command::Token { .. }));
     init_logging(&cli.storage.log, operator_command);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -172,7 +173,9 @@ async fn create_token(
     let name = tokens::validate_name(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let role = tokens::parse_role(role).map_err(|e| anyhow::anyhow!("{e}"))?;
     let days = match expires_in_days {
-        Some(days) => tokens::parse_expiry_days(&days.to_string()).map_err(|e| anyhow::anyhow!("{e}"))?,
+        Some(days) => {
+            tokens::parse_expiry_days(&days.to_string()).map_err(|e| anyhow::anyhow!("{e}"))?
+        }
         None => None,
     };
     let token = tokens::issue(db, team.id, &name, role, None, days)

@@ -57,8 +57,10 @@ pub fn ApiSettingsPage() -> impl IntoView {
 fn Tokens() -> impl IntoView {
     let create = ServerAction::<CreateApiToken>::new();
     let revoke = ServerAction::<RevokeApiToken>::new();
-    let tokens =
-        Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_tokens());
+    let tokens = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_api_tokens(),
+    );
     let error = action_error(create);
     let revoke_error = action_error(revoke);
     let created = move || create.value().get().and_then(Result::ok);

@@ -74,7 +74,7 @@ fn text(value: &Option<impl ToString>) -> String {
     value.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
-/// A checkbox as the form sends it; `default` applies when unset.
+/// Writes a checkbox as the form sends it; `default` applies when unset.
 fn checkbox(value: Option<bool>, default: bool) -> Option<String> {
     value.unwrap_or(default).then(|| "on".to_string())
 }
@@ -84,7 +84,7 @@ fn non_empty(value: &str) -> Option<String> {
 }
 
 impl MonitorSpec {
-    /// The form the pages would submit for these settings.
+    /// Builds the form the pages would submit for these settings.
     pub fn to_form(&self) -> MonitorForm {
         MonitorForm {
             name: self.name.clone(),
@@ -111,8 +111,8 @@ impl MonitorSpec {
         }
     }
 
-    /// The settings of a stored monitor's form (see [`super::ssr::form_of`]),
-    /// with every field of its kind written out.
+    /// Reads the settings from a stored monitor's form (see
+    /// [`super::ssr::form_of`]), with every field of its kind written out.
     pub fn from_form(form: &MonitorForm, kind: MonitorKind) -> MonitorSpec {
         let number = |raw: &str| raw.trim().parse().ok();
         let http = matches!(kind, MonitorKind::Http | MonitorKind::Keyword);
@@ -127,7 +127,11 @@ impl MonitorSpec {
             url: http.then(|| form.url.clone()),
             method: http.then(|| form.method.clone()),
             headers: if http {
-                form.headers.lines().filter(|line| !line.trim().is_empty()).map(String::from).collect()
+                form.headers
+                    .lines()
+                    .filter(|line| !line.trim().is_empty())
+                    .map(String::from)
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -143,7 +147,11 @@ impl MonitorSpec {
             case_sensitive: keyword.then_some(form.case_sensitive.is_some()),
             host: tcp.then(|| form.host.clone()),
             port: if tcp { number(&form.port) } else { None },
-            grace_secs: if kind == MonitorKind::Heartbeat { number(&form.grace_secs) } else { None },
+            grace_secs: if kind == MonitorKind::Heartbeat {
+                number(&form.grace_secs)
+            } else {
+                None
+            },
         }
     }
 }

@@ -1,14 +1,14 @@
 //! A reaction as the REST API and configuration files write it. It names
 //! its monitor and Heroku connection by id or by name (the connection by
 //! its Heroku account's email), so a configuration file can move between
-//! teams; [`super::ssr::resolve_spec`] turns it into the form the pages
-//! submit, and the same checks apply.
+//! teams. [`super::ssr::resolve_spec`] turns it into the form the pages
+//! submit, so the same checks apply.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::settings::{CallOn, ReactionForm, ReactionKind, ReactionSettings};
 use super::Reaction;
+use super::settings::{CallOn, ReactionForm, ReactionKind, ReactionSettings};
 
 /// A reaction's settings. Fields that do not apply to its kind are left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -75,8 +75,8 @@ fn text(value: &Option<impl ToString>) -> String {
 }
 
 impl ReactionSpec {
-    /// The form the pages would submit, given the resolved monitor and
-    /// connection ids.
+    /// Builds the form the pages would submit, given the resolved monitor
+    /// and connection ids.
     pub fn to_form(&self, monitor_id: i64, connection_id: i64) -> ReactionForm {
         ReactionForm {
             name: self.name.clone(),
@@ -101,8 +101,8 @@ impl ReactionSpec {
         }
     }
 
-    /// The settings of a stored reaction, naming its monitor and connection
-    /// both by id and by name.
+    /// Reads the settings of a stored reaction, naming its monitor and
+    /// connection both by id and by name.
     pub fn of(reaction: &Reaction) -> ReactionSpec {
         let mut spec = ReactionSpec {
             name: reaction.name.clone(),
@@ -145,9 +145,7 @@ impl ReactionSpec {
                 spec.process_type = Some(process_type.clone());
                 spec.min_size = Some(min_size.as_str().to_string());
             }
-            ReactionSettings::RestartDyno { dyno_name } => {
-                spec.dyno_name = Some(dyno_name.clone())
-            }
+            ReactionSettings::RestartDyno { dyno_name } => spec.dyno_name = Some(dyno_name.clone()),
             ReactionSettings::RestartAll => {}
             ReactionSettings::Rollback { min_release_version } => {
                 spec.min_release_version = Some(*min_release_version)
@@ -161,8 +159,8 @@ impl ReactionSpec {
         spec
     }
 
-    /// The same settings naming the monitor and connection by name only, as
-    /// configuration files do.
+    /// Drops the ids, so the monitor and connection are named by name only,
+    /// as configuration files do.
     pub fn by_name(mut self) -> ReactionSpec {
         self.monitor_id = None;
         self.connection_id = None;

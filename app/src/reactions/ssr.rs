@@ -281,10 +281,7 @@ pub async fn check_form(
 }
 
 fn parse_monitor_id(form: &ReactionForm) -> Result<i64, AppError> {
-    form.monitor_id
-        .trim()
-        .parse()
-        .map_err(|_| AppError::invalid("monitor_id", "Choose a monitor."))
+    form.monitor_id.trim().parse().map_err(|_| AppError::invalid("monitor_id", "Choose a monitor."))
 }
 
 /// Checks every field but whether the monitor exists, which an import that
@@ -407,7 +404,11 @@ fn preview_of(settings: &ReactionSettings, live: &LiveData, dry_run: bool) -> St
     text
 }
 
-pub async fn create(state: &AppState, caller: &Caller, form: ReactionForm) -> Result<i64, AppError> {
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    form: ReactionForm,
+) -> Result<i64, AppError> {
     caller.require(Role::Editor)?;
     let checked = check_form(state, caller, &form).await?;
     let id = store::create(&state.db, caller.team_id, &checked.draft, now_ms())
@@ -496,26 +497,33 @@ pub async fn resolve_spec(
     caller.require(Role::Editor)?;
     let monitor_id = match (spec.monitor_id, spec.monitor.as_deref()) {
         (Some(id), _) => id,
-        (None, Some(name)) => monitors_store::find_id_by_name(&state.db, caller.team_id, name)
-            .await?
-            .ok_or_else(|| {
-                AppError::invalid("monitor", format!("The team has no monitor named {name:?}."))
-            })?,
+        (None, Some(name)) => {
+            monitors_store::find_id_by_name(&state.db, caller.team_id, name).await?.ok_or_else(
+                || AppError::invalid("monitor", format!("The team has no monitor named {name:?}.")),
+            )?
+        }
         (None, None) => {
             return Err(AppError::invalid("monitor", "Name the monitor: monitor or monitor_id."));
         }
     };
-    let connection_id = match (spec.connection_id, spec.connection.as_deref()) {
-        (Some(id), _) => id,
-        (None, Some(email)) => connection_by_email(state, caller, email).await?,
-        (None, None) => {
-            return Err(AppError::invalid(
-                "connection",
-                "Name the Heroku connection: connection (its account email) or connection_id.",
-            ));
-        }
-    };
+    let connection_id = resolve_connection(state, caller, spec).await?;
     Ok(spec.to_form(monitor_id, connection_id))
+}
+
+/// Returns the id of the connection a spec names, by id or by email.
+pub async fn resolve_connection(
+    state: &AppState,
+    caller: &Caller,
+    spec: &ReactionSpec,
+) -> Result<i64, AppError> {
+    match (spec.connection_id, spec.connection.as_deref()) {
+        (Some(id), _) => Ok(id),
+        (None, Some(email)) => connection_by_email(state, caller, email).await,
+        (None, None) => Err(AppError::invalid(
+            "connection",
+            "Name the Heroku connection: connection (its account email) or connection_id.",
+        )),
+    }
 }
 
 /// The id of the team's connection to the Heroku account `email`,
@@ -549,7 +557,11 @@ async fn team_reaction(
         .ok_or_else(|| AppError::NotFound("Reaction".into()))
 }
 
-pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> Result<ReactionDetail, AppError> {
+pub async fn detail(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<ReactionDetail, AppError> {
     caller.require(Role::Viewer)?;
     let record = team_reaction(state, caller, id).await?;
     let executions = store::executions_of_reaction(&state.db, caller.team_id, id, 50).await?;

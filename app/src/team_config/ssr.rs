@@ -50,7 +50,7 @@ pub fn parse_format(field: &str, raw: &str) -> Result<FileFormat, AppError> {
     })
 }
 
-/// Whether a request header's value is likely a credential.
+/// Returns whether a request header's value is likely a credential.
 fn is_sensitive_header(name: &str) -> bool {
     let name = name.trim().to_ascii_lowercase();
     ["authorization", "cookie"].contains(&name.as_str())
@@ -69,7 +69,7 @@ fn redact(headers: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Every monitor of the team, by name.
+/// Lists every monitor of the team, by name.
 async fn all_monitors(state: &AppState, team_id: i64) -> Result<Vec<MonitorRecord>, AppError> {
     const PAGE: u32 = 500;
     let mut all: Vec<MonitorRecord> = Vec::new();
@@ -96,7 +96,8 @@ fn monitor_spec(monitor: &Monitor) -> MonitorSpec {
     MonitorSpec::from_form(&form_of(monitor), monitor.settings.kind())
 }
 
-/// The team's monitors and reactions as a configuration file's contents.
+/// Reads the team's monitors and reactions into a configuration file's
+/// contents.
 pub async fn export(state: &AppState, caller: &Caller) -> Result<TeamConfig, AppError> {
     caller.require(Role::Viewer)?;
     let monitors = all_monitors(state, caller.team_id)
@@ -130,7 +131,7 @@ pub fn render(config: &TeamConfig, format: FileFormat) -> Result<String, AppErro
     }
 }
 
-/// An error about the file at `line` (one-based), if known.
+/// Builds an error about the file at `line` (one-based), if known.
 fn file_error(line: Option<usize>, field: &str, message: &str) -> AppError {
     let place = match line {
         Some(line) => format!("Line {line}"),
@@ -183,13 +184,16 @@ pub fn parse(text: &str, format: Option<FileFormat>) -> Result<TeamConfig, AppEr
         return Err(file_error(
             locate_key(text, 0, "version"),
             "version",
-            &format!("version {} is not supported; this Rebound reads version {VERSION}.", config.version),
+            &format!(
+                "version {} is not supported; this Rebound reads version {VERSION}.",
+                config.version
+            ),
         ));
     }
     Ok(config)
 }
 
-/// Whether `line` declares `key` (`key:` in YAML, `"key":` in JSON).
+/// Returns whether `line` declares `key` (`key:` in YAML, `"key":` in JSON).
 fn declares(line: &str, key: &str) -> bool {
     let line = line.trim_start().trim_start_matches('-').trim_start();
     let line = line.strip_prefix('"').map_or(line, |rest| rest);
@@ -202,19 +206,21 @@ fn declares(line: &str, key: &str) -> bool {
 /// Line (one-based) of the first line from `from` (zero-based) that
 /// declares `key`.
 fn locate_key(text: &str, from: usize, key: &str) -> Option<usize> {
-    text.lines().enumerate().skip(from).find(|(_, line)| declares(line, key)).map(|(index, _)| index + 1)
+    text.lines()
+        .enumerate()
+        .skip(from)
+        .find(|(_, line)| declares(line, key))
+        .map(|(index, _)| index + 1)
 }
 
 /// Finds the line of `field` in entry `index` of `section` (`monitors` or
-/// `reactions`), or of the entry itself. Entries are told apart by their
-/// `name` keys, which every entry has once; the section's entries follow
-/// its key.
+/// `reactions`), or of the entry itself. Every entry has one `name` key, so
+/// the `name` keys after the section's key mark its entries.
 fn locate(text: &str, section: &str, index: usize, field: &str) -> Option<usize> {
     let section_line = locate_key(text, 0, section)?;
     let lines: Vec<&str> = text.lines().collect();
-    let names: Vec<usize> = (section_line..lines.len())
-        .filter(|&line| declares(lines[line], "name"))
-        .collect();
+    let names: Vec<usize> =
+        (section_line..lines.len()).filter(|&line| declares(lines[line], "name")).collect();
     let entry = *names.get(index)?;
     if field.is_empty() || field == "name" {
         return Some(entry + 1);
@@ -276,7 +282,7 @@ fn changed_fields<A: Serialize, B: Serialize>(old: &A, new: &B) -> Vec<String> {
     keys.into_iter().filter(|key| old.get(*key) != new.get(*key)).cloned().collect()
 }
 
-/// A monitor as it would be stored, for comparing with the stored one.
+/// Builds the monitor a draft would store, to compare with the stored one.
 fn as_monitor(draft: &MonitorDraft) -> Monitor {
     Monitor {
         id: 0,
@@ -305,7 +311,10 @@ fn stored_draft(record: &MonitorRecord) -> MonitorDraft {
 }
 
 /// Puts the stored values back into headers the file marks as redacted.
-fn restore_headers(spec: &mut MonitorSpec, existing: Option<&MonitorRecord>) -> Result<(), AppError> {
+fn restore_headers(
+    spec: &mut MonitorSpec,
+    existing: Option<&MonitorRecord>,
+) -> Result<(), AppError> {
     let stored = existing.map(|record| monitor_spec(&record.monitor).headers).unwrap_or_default();
     for line in &mut spec.headers {
         let Some((name, value)) = line.split_once(':') else { continue };
@@ -313,14 +322,19 @@ fn restore_headers(spec: &mut MonitorSpec, existing: Option<&MonitorRecord>) -> 
             continue;
         }
         let kept = stored.iter().find(|stored_line| {
-            stored_line.split_once(':').is_some_and(|(stored_name, _)| stored_name.trim().eq_ignore_ascii_case(name.trim()))
+            stored_line.split_once(':').is_some_and(|(stored_name, _)| {
+                stored_name.trim().eq_ignore_ascii_case(name.trim())
+            })
         });
         match kept {
             Some(kept) => *line = kept.clone(),
             None => {
                 return Err(AppError::invalid(
                     "headers",
-                    format!("Header {} is {REDACTED} in this file and the monitor has no stored value for it; write the value.", name.trim()),
+                    format!(
+                        "Header {} is {REDACTED} in this file and the monitor has no stored value for it; write the value.",
+                        name.trim()
+                    ),
                 ));
             }
         }
@@ -357,18 +371,33 @@ pub async fn import(
 ) -> Result<ImportReport, AppError> {
     caller.require(Role::Editor)?;
     let config = parse(text, format)?;
-    if let Some((index, name)) = duplicate_names(config.monitors.iter().map(|spec| spec.name.as_str())) {
-        return Err(entry_error(text, "monitors", index, AppError::invalid("name", format!("Monitor {name:?} appears twice in the file."))));
+    if let Some((index, name)) =
+        duplicate_names(config.monitors.iter().map(|spec| spec.name.as_str()))
+    {
+        return Err(entry_error(
+            text,
+            "monitors",
+            index,
+            AppError::invalid("name", format!("Monitor {name:?} appears twice in the file.")),
+        ));
     }
-    if let Some((index, name)) = duplicate_names(config.reactions.iter().map(|spec| spec.name.as_str())) {
-        return Err(entry_error(text, "reactions", index, AppError::invalid("name", format!("Reaction {name:?} appears twice in the file."))));
+    if let Some((index, name)) =
+        duplicate_names(config.reactions.iter().map(|spec| spec.name.as_str()))
+    {
+        return Err(entry_error(
+            text,
+            "reactions",
+            index,
+            AppError::invalid("name", format!("Reaction {name:?} appears twice in the file.")),
+        ));
     }
 
     let stored_monitors = all_monitors(state, caller.team_id).await?;
     let mut changes = Vec::new();
     let mut planned_monitors = Vec::new();
     for (index, spec) in config.monitors.iter().enumerate() {
-        let existing = stored_monitors.iter().find(|record| record.monitor.name == spec.name.trim());
+        let existing =
+            stored_monitors.iter().find(|record| record.monitor.name == spec.name.trim());
         let planned = plan_monitor(state, spec.clone(), existing)
             .map_err(|error| entry_error(text, "monitors", index, error))?;
         changes.push(Change {
@@ -379,14 +408,16 @@ pub async fn import(
         });
         planned_monitors.push(planned.0);
     }
-    let file_monitors: HashSet<&str> = config.monitors.iter().map(|spec| spec.name.trim()).collect();
+    let file_monitors: HashSet<&str> =
+        config.monitors.iter().map(|spec| spec.name.trim()).collect();
 
     let stored_reactions = reactions_store::list(&state.db, caller.team_id)
         .await
         .map_err(|error| AppError::internal("listing reactions failed", error))?;
     let mut planned_reactions = Vec::new();
     for (index, spec) in config.reactions.iter().enumerate() {
-        let existing = stored_reactions.iter().find(|record| record.reaction.name == spec.name.trim());
+        let existing =
+            stored_reactions.iter().find(|record| record.reaction.name == spec.name.trim());
         let (planned, fields) =
             plan_reaction(state, caller, spec, existing, &stored_monitors, &file_monitors)
                 .await
@@ -404,7 +435,7 @@ pub async fn import(
     }
 
     // NOTE: a write that fails here (Heroku unreachable, a name taken
-    // meanwhile) leaves the objects before it applied; the error names the
+    // meanwhile) leaves the objects before it applied. The error names the
     // object, and importing the file again finishes the rest.
     for planned in planned_monitors {
         match (planned.action, planned.existing) {
@@ -454,10 +485,17 @@ fn plan_monitor(
         ));
     }
     if stored_draft(existing) == draft {
-        return Ok((PlannedMonitor { form, existing: Some(existing.monitor.id), action: Action::Unchanged }, Vec::new()));
+        return Ok((
+            PlannedMonitor { form, existing: Some(existing.monitor.id), action: Action::Unchanged },
+            Vec::new(),
+        ));
     }
-    let fields = changed_fields(&monitor_spec(&existing.monitor), &monitor_spec(&as_monitor(&draft)));
-    Ok((PlannedMonitor { form, existing: Some(existing.monitor.id), action: Action::Update }, fields))
+    let fields =
+        changed_fields(&monitor_spec(&existing.monitor), &monitor_spec(&as_monitor(&draft)));
+    Ok((
+        PlannedMonitor { form, existing: Some(existing.monitor.id), action: Action::Update },
+        fields,
+    ))
 }
 
 /// Validates one reaction of the file, Heroku's live state included,
@@ -477,13 +515,7 @@ async fn plan_reaction(
         // The monitor is new in this file: everything but its id can be
         // checked now.
         (None, None, Some(name)) if file_monitors.contains(name) => {
-            let connection_id = match (spec.connection_id, spec.connection.as_deref()) {
-                (Some(id), _) => id,
-                (None, Some(email)) => reactions::connection_by_email(state, caller, email).await?,
-                (None, None) => {
-                    return Err(AppError::invalid("connection", "Name the Heroku connection: connection (its account email) or connection_id."));
-                }
-            };
+            let connection_id = reactions::resolve_connection(state, caller, spec).await?;
             reactions::check_fields(state, caller, &spec.to_form(0, connection_id)).await?
         }
         _ => {
@@ -491,8 +523,10 @@ async fn plan_reaction(
             reactions::check_form(state, caller, &form).await?
         }
     };
+
     let Some(existing) = existing else {
-        let planned = PlannedReaction { spec: spec.clone(), existing: None, action: Action::Create };
+        let planned =
+            PlannedReaction { spec: spec.clone(), existing: None, action: Action::Create };
         return Ok((planned, Vec::new()));
     };
     let stored = stored_reaction_draft(existing);
@@ -502,14 +536,23 @@ async fn plan_reaction(
     if draft.monitor_id == 0 {
         draft.monitor_id = -1;
     }
+
     if stored == draft {
-        let planned = PlannedReaction { spec: spec.clone(), existing: Some(existing.reaction.id), action: Action::Unchanged };
+        let planned = PlannedReaction {
+            spec: spec.clone(),
+            existing: Some(existing.reaction.id),
+            action: Action::Unchanged,
+        };
         return Ok((planned, Vec::new()));
     }
     let monitor_renamed =
         monitor_name.is_some_and(|name| name != existing.reaction.monitor_name.as_str());
     let fields = reaction_fields(&stored, &draft, monitor_renamed);
-    let planned = PlannedReaction { spec: spec.clone(), existing: Some(existing.reaction.id), action: Action::Update };
+    let planned = PlannedReaction {
+        spec: spec.clone(),
+        existing: Some(existing.reaction.id),
+        action: Action::Update,
+    };
     Ok((planned, fields))
 }
 
@@ -529,7 +572,7 @@ fn stored_reaction_draft(record: &ReactionRecord) -> ReactionDraft {
     }
 }
 
-/// The file's names of the settings that differ between two drafts.
+/// Lists the file's names of the settings that differ between two drafts.
 fn reaction_fields(old: &ReactionDraft, new: &ReactionDraft, monitor_renamed: bool) -> Vec<String> {
     let mut fields = Vec::new();
     let mut differs = |changed: bool, field: &str| {
@@ -548,7 +591,11 @@ fn reaction_fields(old: &ReactionDraft, new: &ReactionDraft, monitor_renamed: bo
     if old.settings.kind() != new.settings.kind() {
         fields.push("kind".into());
     } else if old.settings != new.settings {
-        fields.extend(changed_fields(&old.settings, &new.settings).into_iter().filter(|field| field != "kind"));
+        fields.extend(
+            changed_fields(&old.settings, &new.settings)
+                .into_iter()
+                .filter(|field| field != "kind"),
+        );
     }
     fields
 }
@@ -577,11 +624,17 @@ mod tests {
         let error = parse(&typo, None).unwrap_err();
         let AppError::Invalid { field, message } = &error else { panic!("{error:?}") };
         assert_eq!(field, "monitors[0]");
-        assert!(message.starts_with("Line 6, monitors[0]: unknown field `interval_sec`"), "{message}");
+        assert!(
+            message.starts_with("Line 6, monitors[0]: unknown field `interval_sec`"),
+            "{message}"
+        );
 
         let wrong_type = YAML.replace("max_quantity: 3", "max_quantity: three");
         let message = parse(&wrong_type, None).unwrap_err().to_string();
-        assert!(message.starts_with("Line 18, reactions[0].max_quantity: invalid type"), "{message}");
+        assert!(
+            message.starts_with("Line 18, reactions[0].max_quantity: invalid type"),
+            "{message}"
+        );
 
         let json = r#"{"version": 1, "monitors": [{"name": "a", "kind": "ping"}]}"#;
         let error = parse(json, None).unwrap_err().to_string();
@@ -595,13 +648,22 @@ mod tests {
 
     #[test]
     fn validation_errors_point_at_the_entry_field() {
-        let error = entry_error(YAML, "monitors", 1, AppError::invalid("grace_secs", "Grace period must be between 0 and 3600 s; got 5000 s."));
+        let error = entry_error(
+            YAML,
+            "monitors",
+            1,
+            AppError::invalid(
+                "grace_secs",
+                "Grace period must be between 0 and 3600 s; got 5000 s.",
+            ),
+        );
         assert_eq!(error.field(), Some("monitors[1].grace_secs"));
         assert_eq!(
             error.to_string(),
             "Line 9, monitors[1].grace_secs: Grace period must be between 0 and 3600 s; got 5000 s."
         );
-        let error = entry_error(YAML, "reactions", 0, AppError::invalid("monitor_id", "no such monitor"));
+        let error =
+            entry_error(YAML, "reactions", 0, AppError::invalid("monitor_id", "no such monitor"));
         assert_eq!(error.field(), Some("reactions[0].monitor"));
     }
 
@@ -612,7 +674,10 @@ mod tests {
             "X-Api-Key: 123".to_string(),
             "Accept: text/plain".to_string(),
         ];
-        assert_eq!(redact(&headers), ["Authorization: <redacted>", "X-Api-Key: <redacted>", "Accept: text/plain"]);
+        assert_eq!(
+            redact(&headers),
+            ["Authorization: <redacted>", "X-Api-Key: <redacted>", "Accept: text/plain"]
+        );
     }
 
     #[test]

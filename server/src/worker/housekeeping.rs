@@ -73,7 +73,9 @@ pub async fn tidy(state: &AppState, config: &HousekeepingConfig) {
     // Only the current minute's counters limit anything.
     let window_ms = app::api::ssr::auth::WINDOW_MS;
     match api_tokens::prune_rate_limits(&state.db, now - 2 * window_ms).await {
-        Ok(deleted) => tracing::debug!(rows.deleted = deleted, "old API rate-limit counters deleted"),
+        Ok(deleted) => {
+            tracing::debug!(rows.deleted = deleted, "old API rate-limit counters deleted")
+        }
         Err(error) => tracing::error!(%error, "pruning API rate-limit counters failed"),
     }
     let retention_ms = i64::try_from(config.check_retention.as_millis()).unwrap_or(i64::MAX / 2);

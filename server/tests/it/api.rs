@@ -106,7 +106,12 @@ async fn openapi(server: &TestServer) -> Document {
 
 /// Checks a reply against the document: its status must be documented for
 /// the operation, and a JSON body must fit the documented schema.
-fn conforms(document: &Document, method: &str, template: &str, reply: &ApiReply) -> Result<(), String> {
+fn conforms(
+    document: &Document,
+    method: &str,
+    template: &str,
+    reply: &ApiReply,
+) -> Result<(), String> {
     let content_type = reply.header("content-type").unwrap_or_default();
     if !content_type.starts_with("application/json") {
         return Ok(());
@@ -159,9 +164,11 @@ impl Fixture {
         )
         .await;
         let mut tokens = vec![(Caller::Anonymous, None)];
-        for (caller, role) in
-            [(Caller::Viewer, Role::Viewer), (Caller::Editor, Role::Editor), (Caller::Admin, Role::Admin)]
-        {
+        for (caller, role) in [
+            (Caller::Viewer, Role::Viewer),
+            (Caller::Editor, Role::Editor),
+            (Caller::Admin, Role::Admin),
+        ] {
             tokens.push((caller, Some(token(&db, team_a, role, Some(owner_a)).await)));
         }
         tokens.push((Caller::Outsider, Some(token(&db, team_b, Role::Admin, Some(owner_b)).await)));
@@ -178,7 +185,8 @@ impl Fixture {
     }
 
     fn api(&self, caller: Caller) -> Api {
-        let token = self.tokens.iter().find(|(who, _)| *who == caller).and_then(|(_, token)| token.clone());
+        let token =
+            self.tokens.iter().find(|(who, _)| *who == caller).and_then(|(_, token)| token.clone());
         Api::new(&self.server, token.as_deref())
     }
 
@@ -190,7 +198,7 @@ impl Fixture {
         scale_out_reaction(&self.db, self.team_a, self.connection_id, &self.app_name).await
     }
 
-    /// An execution of a new reaction of team A.
+    /// Stores an execution of a new reaction of team A.
     async fn execution(&self) -> i64 {
         let reaction_id = self.reaction().await;
         let record =
@@ -220,7 +228,12 @@ struct Route {
     names_object: bool,
 }
 
-const fn route(method: &'static str, path: &'static str, minimum: Role, names_object: bool) -> Route {
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    minimum: Role,
+    names_object: bool,
+) -> Route {
     Route { method, path, minimum, names_object }
 }
 
@@ -256,14 +269,19 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/config", Role::Editor, false),
 ];
 
-/// The concrete path and body of one call; creates the objects it acts on.
+/// Builds the concrete path and body of one call, creating the objects it
+/// acts on.
 async fn request(route: &Route, fixture: &Fixture) -> (String, Body) {
     let with_id = |id: i64| route.path.replace("{id}", &id.to_string());
     let monitor_body = || json!({"name": unique_email(), "kind": "heartbeat", "grace_secs": 30});
     match (route.method, route.path) {
         ("POST", "/api/v1/monitors") => (route.path.into(), Body::Json(monitor_body())),
-        ("PUT", "/api/v1/monitors/{id}") => (with_id(fixture.monitor().await), Body::Json(monitor_body())),
-        (_, path) if path.starts_with("/api/v1/monitors/{id}") => (with_id(fixture.monitor().await), Body::Empty),
+        ("PUT", "/api/v1/monitors/{id}") => {
+            (with_id(fixture.monitor().await), Body::Json(monitor_body()))
+        }
+        (_, path) if path.starts_with("/api/v1/monitors/{id}") => {
+            (with_id(fixture.monitor().await), Body::Empty)
+        }
         ("POST", "/api/v1/reactions") | ("PUT", "/api/v1/reactions/{id}") => {
             let body = json!({
                 "name": unique_email(),
@@ -275,12 +293,20 @@ async fn request(route: &Route, fixture: &Fixture) -> (String, Body) {
                 "process_type": "web",
                 "max_quantity": 3,
             });
-            let path = if route.method == "PUT" { with_id(fixture.reaction().await) } else { route.path.into() };
+            let path = if route.method == "PUT" {
+                with_id(fixture.reaction().await)
+            } else {
+                route.path.into()
+            };
             (path, Body::Json(body))
         }
-        (_, path) if path.starts_with("/api/v1/reactions/{id}") => (with_id(fixture.reaction().await), Body::Empty),
+        (_, path) if path.starts_with("/api/v1/reactions/{id}") => {
+            (with_id(fixture.reaction().await), Body::Empty)
+        }
         (_, "/api/v1/executions/{id}") => (with_id(fixture.execution().await), Body::Empty),
-        ("POST", "/api/v1/connections") => (route.path.into(), Body::Json(json!({"api_key": "HRKU-not-a-real-key"}))),
+        ("POST", "/api/v1/connections") => {
+            (route.path.into(), Body::Json(json!({"api_key": "HRKU-not-a-real-key"})))
+        }
         ("DELETE", "/api/v1/connections/{id}") => {
             let (id, _) = add_connection(
                 &fixture.db,
@@ -298,7 +324,8 @@ async fn request(route: &Route, fixture: &Fixture) -> (String, Body) {
             (with_id(fixture.connection_id).replace("{app}", &fixture.app_name), Body::Empty)
         }
         ("POST", "/api/v1/config") => {
-            let yaml = format!("version: 1\nmonitors:\n- name: {}\n  kind: heartbeat\n", unique_email());
+            let yaml =
+                format!("version: 1\nmonitors:\n- name: {}\n  kind: heartbeat\n", unique_email());
             (route.path.into(), Body::Yaml(yaml))
         }
         (_, path) => (path.into(), Body::Empty),
@@ -349,12 +376,18 @@ async fn every_api_route_checks_its_token() {
                     _ => {}
                 }
                 if caller == Caller::Outsider
-                    && (reply.text.contains("team-a") || reply.text.contains(&fixture.account_email))
+                    && (reply.text.contains("team-a")
+                        || reply.text.contains(&fixture.account_email))
                 {
-                    failures.push(format!("{} {path} as outsider leaked team A data: {}", route.method, reply.text));
+                    failures.push(format!(
+                        "{} {path} as outsider leaked team A data: {}",
+                        route.method, reply.text
+                    ));
                 }
-                if caller != Caller::Anonymous && !reply.headers.contains_key("ratelimit-remaining") {
-                    failures.push(format!("{} {path}: no RateLimit-Remaining header", route.method));
+                if caller != Caller::Anonymous && !reply.headers.contains_key("ratelimit-remaining")
+                {
+                    failures
+                        .push(format!("{} {path}: no RateLimit-Remaining header", route.method));
                 }
                 if let Err(error) = conforms(&document, route.method, route.path, &reply) {
                     failures.push(error);
@@ -448,7 +481,12 @@ async fn monitors_from_the_api_meet_the_address_guard() {
             assert_eq!(reply.status, 422, "{}", reply.text);
             assert_eq!(reply.json.pointer("/error/field"), Some(&json!(field)), "{}", reply.text);
         }
-        let public = api.post("/api/v1/monitors", json!({"name": "site", "kind": "http", "url": "https://example.com/"})).await;
+        let public = api
+            .post(
+                "/api/v1/monitors",
+                json!({"name": "site", "kind": "http", "url": "https://example.com/"}),
+            )
+            .await;
         assert_eq!(public.status, 201, "{}", public.text);
         server.stop().await;
     })
@@ -483,7 +521,12 @@ async fn rate_limit_is_counted_per_token_across_processes() {
         assert_eq!(remaining, ["2", "1", "0"]);
 
         let limited = Api::new(&second, Some(&token_a)).get("/api/v1/monitors").await;
-        assert_eq!((limited.status, limited.code()), (429, Some("rate_limited")), "{}", limited.text);
+        assert_eq!(
+            (limited.status, limited.code()),
+            (429, Some("rate_limited")),
+            "{}",
+            limited.text
+        );
         assert_eq!(limited.header("ratelimit-remaining"), Some("0"));
         let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
         assert!((1..=60).contains(&retry_after));
@@ -503,7 +546,8 @@ async fn expired_revoked_and_orphaned_tokens_are_refused() {
         let admin = add_user(&db, "admin@example.com", team, Role::Admin).await;
         let server = TestServer::start(db.clone()).await;
 
-        let expiring = tokens::issue(&db, team, "short", Role::Viewer, Some(owner), Some(1)).await.unwrap();
+        let expiring =
+            tokens::issue(&db, team, "short", Role::Viewer, Some(owner), Some(1)).await.unwrap();
         let api = Api::new(&server, Some(&expiring.token));
         assert_eq!(api.get("/api/v1/monitors").await.status, 200);
         app::with_db!(&db, pool => {
@@ -519,7 +563,8 @@ async fn expired_revoked_and_orphaned_tokens_are_refused() {
         assert_eq!(expired.status, 401);
         assert!(expired.text.contains("expired"), "{}", expired.text);
 
-        let revoked = tokens::issue(&db, team, "revoked", Role::Viewer, Some(owner), None).await.unwrap();
+        let revoked =
+            tokens::issue(&db, team, "revoked", Role::Viewer, Some(owner), None).await.unwrap();
         let api = Api::new(&server, Some(&revoked.token));
         assert_eq!(api.get("/api/v1/monitors").await.status, 200);
         assert!(app::storage::api_tokens::revoke(&db, team, revoked.id, now_ms()).await.unwrap());
@@ -533,7 +578,9 @@ async fn expired_revoked_and_orphaned_tokens_are_refused() {
         let api = Api::new(&server, Some(&admins_token));
         let listed = api.get("/api/v1/connections").await;
         assert_eq!(listed.status, 200);
-        app::storage::accounts::change_membership(&db, team, admin, Some(Role::Viewer)).await.unwrap();
+        app::storage::accounts::change_membership(&db, team, admin, Some(Role::Viewer))
+            .await
+            .unwrap();
         let demoted = api.post("/api/v1/monitors", json!({"name": "x", "kind": "heartbeat"})).await;
         assert_eq!(demoted.status, 403, "{}", demoted.text);
         app::storage::accounts::change_membership(&db, team, admin, None).await.unwrap();
@@ -556,7 +603,7 @@ async fn expired_revoked_and_orphaned_tokens_are_refused() {
 }
 
 #[tokio::test]
-async fn cookies_do_not_reach_the_api_and_tokens_skip_the_origin_check() {
+async fn api_ignores_cookies_not_origins() {
     on_each_backend(|db| async move {
         let (team, owner) = add_team(&db, "Ops", "ops@example.com").await;
         let server = TestServer::start(db.clone()).await;
@@ -620,7 +667,8 @@ async fn pages_of_checks_changes_and_executions() {
         }
         let first = viewer.get("/api/v1/executions?limit=2").await;
         assert_eq!(first.status, 200, "{}", first.text);
-        let mut seen: Vec<i64> = items(&first).iter().map(|item| item["id"].as_i64().unwrap()).collect();
+        let mut seen: Vec<i64> =
+            items(&first).iter().map(|item| item["id"].as_i64().unwrap()).collect();
         let mut next = first.json["next"].as_str().map(String::from);
         while let Some(cursor) = next {
             let page = viewer.get(&format!("/api/v1/executions?limit=2&before={cursor}")).await;
@@ -632,19 +680,36 @@ async fn pages_of_checks_changes_and_executions() {
 
         let filtered = viewer.get("/api/v1/executions?outcome=failed").await;
         assert!(items(&filtered).is_empty());
-        let by_app = viewer.get(&format!("/api/v1/executions?app={}&kind=scale_out", fixture.app_name)).await;
+        let by_app = viewer
+            .get(&format!("/api/v1/executions?app={}&kind=scale_out", fixture.app_name))
+            .await;
         assert_eq!(items(&by_app).len(), 5);
 
         let monitor = fixture.monitor().await;
         let editor = fixture.api(Caller::Editor);
         for _ in 0..3 {
-            assert_eq!(editor.send("POST", &format!("/api/v1/monitors/{monitor}/pause"), Body::Empty).await.status, 200);
-            assert_eq!(editor.send("POST", &format!("/api/v1/monitors/{monitor}/resume"), Body::Empty).await.status, 200);
+            assert_eq!(
+                editor
+                    .send("POST", &format!("/api/v1/monitors/{monitor}/pause"), Body::Empty)
+                    .await
+                    .status,
+                200
+            );
+            assert_eq!(
+                editor
+                    .send("POST", &format!("/api/v1/monitors/{monitor}/resume"), Body::Empty)
+                    .await
+                    .status,
+                200
+            );
         }
-        let changes = viewer.get(&format!("/api/v1/monitors/{monitor}/state-changes?limit=4")).await;
+        let changes =
+            viewer.get(&format!("/api/v1/monitors/{monitor}/state-changes?limit=4")).await;
         assert_eq!(items(&changes).len(), 4, "{}", changes.text);
         let cursor = changes.json["next"].as_str().unwrap();
-        let rest = viewer.get(&format!("/api/v1/monitors/{monitor}/state-changes?limit=4&before={cursor}")).await;
+        let rest = viewer
+            .get(&format!("/api/v1/monitors/{monitor}/state-changes?limit=4&before={cursor}"))
+            .await;
         assert_eq!(items(&rest).len(), 2, "{}", rest.text);
         let paused = viewer.get(&format!("/api/v1/monitors?state=paused")).await;
         assert!(items(&paused).is_empty(), "{}", paused.text);

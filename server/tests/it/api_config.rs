@@ -55,7 +55,8 @@ async fn export(api: &Api, format: &str) -> String {
 }
 
 async fn import(api: &Api, text: &str, dry_run: bool) -> ApiReply {
-    api.send("POST", &format!("/api/v1/config?dry_run={dry_run}"), Body::Yaml(text.to_string())).await
+    api.send("POST", &format!("/api/v1/config?dry_run={dry_run}"), Body::Yaml(text.to_string()))
+        .await
 }
 
 /// `(action, object, name)` of an import report.
@@ -70,10 +71,25 @@ fn actions(reply: &ApiReply) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// A team with a connection to `account` and an editor token.
-async fn team_with(db: &Db, server: &TestServer, name: &str, account: &server::sandbox::SandboxAccount) -> Api {
+/// Creates a team with a connection to `account` and returns an editor
+/// token's client.
+async fn team_with(
+    db: &Db,
+    server: &TestServer,
+    name: &str,
+    account: &server::sandbox::SandboxAccount,
+) -> Api {
     let (team, owner) = add_team(db, name, &format!("owner@{}.test", name.to_lowercase())).await;
-    connect_account(db, &server.sandbox.sandbox, team, owner, ConnectionKind::Sandbox, None, account).await;
+    connect_account(
+        db,
+        &server.sandbox.sandbox,
+        team,
+        owner,
+        ConnectionKind::Sandbox,
+        None,
+        account,
+    )
+    .await;
     Api::new(server, Some(&token(db, team, Role::Editor, Some(owner)).await))
 }
 
@@ -82,10 +98,24 @@ async fn export_import_round_trip_reproduces_configuration() {
     on_each_backend(|db| async move {
         let (team_a, owner_a) = add_team(&db, "Source", "owner@source.test").await;
         let server = TestServer::start(db.clone()).await;
-        let (connection_id, account) =
-            add_connection(&db, &server.sandbox.sandbox, team_a, owner_a, ConnectionKind::Sandbox, None).await;
-        let source = Api::new(&server, Some(&token(&db, team_a, Role::Editor, Some(owner_a)).await));
-        populate(&source, connection_id, &seeded_app(&account, "shop"), &seeded_app(&account, "blog")).await;
+        let (connection_id, account) = add_connection(
+            &db,
+            &server.sandbox.sandbox,
+            team_a,
+            owner_a,
+            ConnectionKind::Sandbox,
+            None,
+        )
+        .await;
+        let source =
+            Api::new(&server, Some(&token(&db, team_a, Role::Editor, Some(owner_a)).await));
+        populate(
+            &source,
+            connection_id,
+            &seeded_app(&account, "shop"),
+            &seeded_app(&account, "blog"),
+        )
+        .await;
         let yaml = export(&source, "yaml").await;
         assert!(yaml.contains("connection: "), "{yaml}");
         assert!(!yaml.contains("connection_id"), "files name connections by email: {yaml}");
@@ -107,12 +137,18 @@ async fn export_import_round_trip_reproduces_configuration() {
         assert_eq!(export(&copy, "yaml").await, yaml, "the copy exports the same file");
 
         let again = import(&copy, &yaml, false).await;
-        assert!(actions(&again).iter().all(|(action, _, _)| action == "unchanged"), "{}", again.text);
+        assert!(
+            actions(&again).iter().all(|(action, _, _)| action == "unchanged"),
+            "{}",
+            again.text
+        );
 
         // The same through JSON, into a third team.
         let json_text = export(&source, "json").await;
         let third = team_with(&db, &server, "Third", &account).await;
-        let reply = third.send("POST", "/api/v1/config", Body::Json(serde_json::from_str(&json_text).unwrap())).await;
+        let reply = third
+            .send("POST", "/api/v1/config", Body::Json(serde_json::from_str(&json_text).unwrap()))
+            .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(export(&third, "json").await, json_text);
         server.stop().await;
@@ -125,19 +161,37 @@ async fn import_reports_updates_and_rejects_bad_files() {
     on_each_backend(|db| async move {
         let (team, owner) = add_team(&db, "Ops", "owner@ops.test").await;
         let server = TestServer::start(db.clone()).await;
-        let (connection_id, account) =
-            add_connection(&db, &server.sandbox.sandbox, team, owner, ConnectionKind::Sandbox, None).await;
+        let (connection_id, account) = add_connection(
+            &db,
+            &server.sandbox.sandbox,
+            team,
+            owner,
+            ConnectionKind::Sandbox,
+            None,
+        )
+        .await;
         let api = Api::new(&server, Some(&token(&db, team, Role::Editor, Some(owner)).await));
-        populate(&api, connection_id, &seeded_app(&account, "shop"), &seeded_app(&account, "blog")).await;
+        populate(&api, connection_id, &seeded_app(&account, "shop"), &seeded_app(&account, "blog"))
+            .await;
         let yaml = export(&api, "yaml").await;
 
-        let changed = yaml.replacen("interval_secs: 60", "interval_secs: 120", 1).replacen("max_quantity: 4", "max_quantity: 5", 1);
+        let changed = yaml.replacen("interval_secs: 60", "interval_secs: 120", 1).replacen(
+            "max_quantity: 4",
+            "max_quantity: 5",
+            1,
+        );
         let dry = import(&api, &changed, true).await;
         let changes = dry.json["changes"].as_array().unwrap();
         let checkout = changes.iter().find(|change| change["name"] == "checkout").unwrap();
-        assert_eq!((checkout["action"].clone(), checkout["fields"].clone()), (json!("update"), json!(["interval_secs"])));
+        assert_eq!(
+            (checkout["action"].clone(), checkout["fields"].clone()),
+            (json!("update"), json!(["interval_secs"]))
+        );
         let scale = changes.iter().find(|change| change["name"] == "add web dyno").unwrap();
-        assert_eq!((scale["action"].clone(), scale["fields"].clone()), (json!("update"), json!(["max_quantity"])));
+        assert_eq!(
+            (scale["action"].clone(), scale["fields"].clone()),
+            (json!("update"), json!(["max_quantity"]))
+        );
         assert_eq!(changes.iter().filter(|change| change["action"] == "unchanged").count(), 6);
         assert_eq!(export(&api, "yaml").await, yaml, "a dry run changes nothing");
 
@@ -146,18 +200,26 @@ async fn import_reports_updates_and_rejects_bad_files() {
         let reply = import(&api, &typo, false).await;
         assert_eq!((reply.status, reply.code()), (422, Some("invalid")), "{}", reply.text);
         let message = reply.json["error"]["message"].as_str().unwrap();
-        assert!(message.starts_with(&format!("Line {line}, monitors[3]: unknown field `grace_sec`")), "{message}");
+        assert!(
+            message.starts_with(&format!("Line {line}, monitors[3]: unknown field `grace_sec`")),
+            "{message}"
+        );
 
         let bad_port = yaml.replacen("port: 5432", "port: 70000", 1);
         let line = bad_port.lines().position(|line| line.contains("port: 70000")).unwrap() + 1;
         let reply = import(&api, &bad_port, false).await;
         assert_eq!(reply.json["error"]["field"], json!("monitors[1].port"), "{}", reply.text);
-        assert!(reply.json["error"]["message"].as_str().unwrap().starts_with(&format!("Line {line}, ")), "{}", reply.text);
+        assert!(
+            reply.json["error"]["message"].as_str().unwrap().starts_with(&format!("Line {line}, ")),
+            "{}",
+            reply.text
+        );
 
         let unknown_monitor = yaml.replacen("monitor: home page", "monitor: nowhere", 1);
         let reply = import(&api, &unknown_monitor, false).await;
         assert_eq!(reply.json["error"]["field"], json!("reactions[2].monitor"), "{}", reply.text);
-        let unknown_app = yaml.replacen(&format!("app: {}", seeded_app(&account, "blog")), "app: no-such-app", 1);
+        let unknown_app =
+            yaml.replacen(&format!("app: {}", seeded_app(&account, "blog")), "app: no-such-app", 1);
         let reply = import(&api, &unknown_app, false).await;
         assert_eq!(reply.json["error"]["field"], json!("reactions[3].app"), "{}", reply.text);
         assert_eq!(export(&api, "yaml").await, yaml, "rejected files change nothing");
@@ -173,8 +235,11 @@ async fn credentials_in_headers_stay_out_of_files() {
         let server = TestServer::start(db.clone()).await;
         let api = Api::new(&server, Some(&token(&db, team, Role::Editor, Some(owner)).await));
         let created = api
-            .post("/api/v1/monitors", json!({"name": "private api", "kind": "http", "url": "https://api.example.com/",
-                "headers": ["Authorization: Bearer s3cret", "Accept: application/json"]}))
+            .post(
+                "/api/v1/monitors",
+                json!({"name": "private api", "kind": "http", "url": "https://api.example.com/",
+                "headers": ["Authorization: Bearer s3cret", "Accept: application/json"]}),
+            )
             .await;
         assert_eq!(created.status, 201, "{}", created.text);
         let yaml = export(&api, "yaml").await;
@@ -182,7 +247,10 @@ async fn credentials_in_headers_stay_out_of_files() {
         assert!(yaml.contains("Authorization: <redacted>"), "{yaml}");
 
         let reply = import(&api, &yaml, false).await;
-        assert_eq!(actions(&reply), [("unchanged".to_string(), "monitor".to_string(), "private api".to_string())]);
+        assert_eq!(
+            actions(&reply),
+            [("unchanged".to_string(), "monitor".to_string(), "private api".to_string())]
+        );
         let stored = api.get(&format!("/api/v1/monitors/{}", created.json["id"])).await;
         assert_eq!(stored.json["spec"]["headers"][0], json!("Authorization: Bearer s3cret"));
 

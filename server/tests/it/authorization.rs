@@ -163,16 +163,34 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
         }
         "create_reaction" | "preview_reaction_form" => reaction_form(fixture, None).await,
         "update_reaction" => {
-            let id = scale_out_reaction(&fixture.db, fixture.team_a, fixture.connection_id, &fixture.app_name).await;
+            let id = scale_out_reaction(
+                &fixture.db,
+                fixture.team_a,
+                fixture.connection_id,
+                &fixture.app_name,
+            )
+            .await;
             let mut args = reaction_form(fixture, None).await;
             args.push(("id", id.to_string()));
             args
         }
         "get_reaction" | "preview_reaction" | "delete_reaction" => {
-            vec![("id", scale_out_reaction(&fixture.db, fixture.team_a, fixture.connection_id, &fixture.app_name).await.to_string())]
+            vec![(
+                "id",
+                scale_out_reaction(
+                    &fixture.db,
+                    fixture.team_a,
+                    fixture.connection_id,
+                    &fixture.app_name,
+                )
+                .await
+                .to_string(),
+            )]
         }
         "list_api_tokens" | "api_reference" => vec![],
-        "create_api_token" => a(&[("name", "deploy script"), ("role", "viewer"), ("expires_in_days", "")]),
+        "create_api_token" => {
+            a(&[("name", "deploy script"), ("role", "viewer"), ("expires_in_days", "")])
+        }
         "revoke_api_token" => {
             let token = app::api::ssr::tokens::issue(
                 db,
@@ -195,7 +213,20 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
             vec![("text", text)]
         }
         "set_reaction_enabled" => {
-            vec![("id", scale_out_reaction(&fixture.db, fixture.team_a, fixture.connection_id, &fixture.app_name).await.to_string()), ("enabled", "false".into())]
+            vec![
+                (
+                    "id",
+                    scale_out_reaction(
+                        &fixture.db,
+                        fixture.team_a,
+                        fixture.connection_id,
+                        &fixture.app_name,
+                    )
+                    .await
+                    .to_string(),
+                ),
+                ("enabled", "false".into()),
+            ]
         }
         other => {
             panic!("server function {other} has no arguments in the authorization test; add it")

@@ -43,7 +43,11 @@ impl Quota {
 /// token's rate limit, and hands the token's [`crate::accounts::ssr::Caller`]
 /// to the handler. Cookies play no part: a browser session cannot call the
 /// API, so the API needs no cross-site check.
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let Some(token) = bearer_token(request.headers()) else {
         return ApiError::unauthenticated(
             "Send an API token in the header Authorization: Bearer rbd_…; admins create tokens on the API page of Rebound's settings.",
@@ -53,7 +57,9 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     let now = now_ms();
     let caller = match authenticate_token(&state.db, token, now).await {
         Ok(Ok(caller)) => caller,
-        Ok(Err(rejection)) => return ApiError::unauthenticated(rejection.message()).into_response(),
+        Ok(Err(rejection)) => {
+            return ApiError::unauthenticated(rejection.message()).into_response();
+        }
         Err(error) => return ApiError::from(error).into_response(),
     };
     let token_id = caller.token_id.expect("a token authenticates as a caller with its token id");

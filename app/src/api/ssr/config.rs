@@ -59,10 +59,8 @@ pub async fn import(
 ) -> ApiResult<axum::Json<ImportReport>> {
     let format = match query.format.as_deref() {
         Some(raw) => Some(team_config::parse_format("format", raw)?),
-        None => headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|content_type| {
+        None => headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).and_then(
+            |content_type| {
                 if content_type.contains("json") {
                     Some(FileFormat::Json)
                 } else if content_type.contains("yaml") {
@@ -70,7 +68,8 @@ pub async fn import(
                 } else {
                     None
                 }
-            }),
+            },
+        ),
     };
     let dry_run = query.dry_run.unwrap_or(false);
     Ok(axum::Json(team_config::import(&state, &caller, &body, format, dry_run).await?))

@@ -24,7 +24,7 @@ pub struct ErrorDetail {
     /// `not_found`, `conflict`, `invalid`, `rate_limited`, `heroku_error`
     /// or `internal`.
     pub code: String,
-    /// What went wrong and what to do, for people.
+    /// A description of the failure and the next step, for people.
     pub message: String,
     /// The request field at fault, for `invalid` errors.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,14 +103,20 @@ impl From<AppError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_string(), message: self.message, field: self.field },
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field,
+            },
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -129,13 +135,17 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(JsonRejection::JsonDataError(error)) => {
-                Err(ApiError::invalid("body", format!("The request body does not fit: {}.", error.body_text())))
-            }
+            Err(JsonRejection::JsonDataError(error)) => Err(ApiError::invalid(
+                "body",
+                format!("The request body does not fit: {}.", error.body_text()),
+            )),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::bad_request(
                 "Send the request body as JSON with the header Content-Type: application/json.",
             )),
-            Err(other) => Err(ApiError::bad_request(format!("The request body is not valid JSON: {}.", other.body_text()))),
+            Err(other) => Err(ApiError::bad_request(format!(
+                "The request body is not valid JSON: {}.",
+                other.body_text()
+            ))),
         }
     }
 }
@@ -155,7 +165,10 @@ where
             .await
             .map(|axum::extract::Query(value)| ApiQuery(value))
             .map_err(|error: QueryRejection| {
-                ApiError::bad_request(format!("The query string is invalid: {}.", error.body_text()))
+                ApiError::bad_request(format!(
+                    "The query string is invalid: {}.",
+                    error.body_text()
+                ))
             })
     }
 }

@@ -15,7 +15,7 @@ use crate::monitors::ssr as monitors;
 use crate::monitors::{CheckNowResult, CheckRecord, LastCheck, Monitor, MonitorState, StateChange};
 use crate::state::AppState;
 
-/// Items per page of checks and state changes unless `limit` says otherwise.
+/// Items per page of checks and state changes when `limit` is absent.
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
 
@@ -94,11 +94,19 @@ pub struct PageQuery {
 fn limit_of(limit: Option<u32>) -> ApiResult<u32> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         limit @ 1..=MAX_LIMIT => Ok(limit),
-        other => Err(ApiError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}; got {other}."))),
+        other => Err(ApiError::invalid(
+            "limit",
+            format!("limit must be between 1 and {MAX_LIMIT}; got {other}."),
+        )),
     }
 }
 
-async fn load(state: &AppState, caller: &Caller, headers: &HeaderMap, id: i64) -> ApiResult<ApiMonitor> {
+async fn load(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: i64,
+) -> ApiResult<ApiMonitor> {
     let detail = monitors::detail(state, caller, id, &origin_of(state, headers)).await?;
     Ok(ApiMonitor::new(detail.monitor, detail.heartbeat_url))
 }
@@ -118,7 +126,8 @@ pub async fn list(
         query.after.unwrap_or_default(),
     )
     .await?;
-    let items = page.items.into_iter().map(|summary| ApiMonitor::new(summary.monitor, None)).collect();
+    let items =
+        page.items.into_iter().map(|summary| ApiMonitor::new(summary.monitor, None)).collect();
     Ok(axum::Json(MonitorPage { items, next: page.next }))
 }
 
@@ -223,11 +232,16 @@ pub async fn checks(
     let before = match query.before.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
-            ApiError::invalid("before", format!("before {raw:?} is not a cursor from a previous page."))
+            ApiError::invalid(
+                "before",
+                format!("before {raw:?} is not a cursor from a previous page."),
+            )
         })?),
     };
     let items = monitors::checks(&state, &caller, id, before, limit).await?;
-    let next = (items.len() == limit as usize).then(|| items.last().map(|check| check.id.to_string())).flatten();
+    let next = (items.len() == limit as usize)
+        .then(|| items.last().map(|check| check.id.to_string()))
+        .flatten();
     Ok(axum::Json(CheckPage { items, next }))
 }
 
@@ -247,7 +261,10 @@ pub async fn state_changes(
             raw.split_once('.')
                 .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
                 .ok_or_else(|| {
-                    ApiError::invalid("before", format!("before {raw:?} is not a cursor from a previous page."))
+                    ApiError::invalid(
+                        "before",
+                        format!("before {raw:?} is not a cursor from a previous page."),
+                    )
                 })?,
         ),
     };

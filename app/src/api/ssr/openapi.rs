@@ -48,13 +48,15 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("rbd_…").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("rbd_…").build(),
+            ),
         );
     }
 }
 
-/// The error statuses every operation may answer with, all with
-/// [`ErrorBody`]; written once here rather than on every handler.
+/// Adds the error statuses every operation may return, all with
+/// [`ErrorBody`], in one place rather than on every handler.
 struct ErrorResponses;
 
 const ERRORS: [(&str, &str); 8] = [
@@ -84,22 +86,31 @@ impl Modify for ErrorResponses {
                         .description(description)
                         .content(
                             "application/json",
-                            ContentBuilder::new().schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorBody")))).build(),
+                            ContentBuilder::new()
+                                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                    "ErrorBody",
+                                ))))
+                                .build(),
                         )
                         .build();
-                    operation.responses.responses.entry(status.to_string()).or_insert(RefOr::T(response));
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert(RefOr::T(response));
                 }
             }
         }
     }
 }
 
-/// The document as served at `/api/v1/openapi.json`.
+/// Builds the document served at `/api/v1/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-/// Every operation of the document, in path order, for the reference page.
+/// Lists every operation of the document, in path order, for the
+/// reference page.
 pub fn endpoints() -> Vec<Endpoint> {
     let mut document = document();
     let mut endpoints = Vec::new();
@@ -116,7 +127,11 @@ pub fn endpoints() -> Vec<Endpoint> {
                 method: method.to_string(),
                 path: path.clone(),
                 summary: operation.summary.clone().unwrap_or_default(),
-                tag: operation.tags.as_ref().and_then(|tags| tags.first().cloned()).unwrap_or_default(),
+                tag: operation
+                    .tags
+                    .as_ref()
+                    .and_then(|tags| tags.first().cloned())
+                    .unwrap_or_default(),
             });
         }
     }

@@ -29,7 +29,7 @@ pub struct ApiReaction {
     pub spec: ReactionSpec,
     pub monitor_state: MonitorState,
     /// `enabled`, `dry_run`, `disabled` or `paused` (enabled, but its
-    /// connection cannot act; `paused_reason` says why).
+    /// connection cannot act, for the reason in `paused_reason`).
     pub status: String,
     pub paused_reason: Option<String>,
     /// Matching checks in a row so far.
@@ -70,7 +70,7 @@ pub struct ReactionList {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Preview {
-    /// What the next trigger would do now, from the app's live state, e.g.
+    /// The next trigger's step as the app's live state stands now, e.g.
     /// "Next trigger: web 2 → 3 (max 3)".
     pub preview: String,
 }
@@ -216,13 +216,19 @@ impl ExecutionQuery {
         let kind = match self.kind.as_deref() {
             None | Some("") => None,
             Some(raw) => Some(ReactionKind::parse(raw).ok_or_else(|| {
-                ApiError::invalid("kind", format!("kind {raw:?} is not a reaction kind, e.g. scale_out."))
+                ApiError::invalid(
+                    "kind",
+                    format!("kind {raw:?} is not a reaction kind, e.g. scale_out."),
+                )
             })?),
         };
         let outcome = match self.outcome.as_deref() {
             None | Some("") => None,
             Some(raw) => Some(ExecutionOutcome::parse(raw).ok_or_else(|| {
-                ApiError::invalid("outcome", format!("outcome {raw:?} is unknown, e.g. succeeded or failed."))
+                ApiError::invalid(
+                    "outcome",
+                    format!("outcome {raw:?} is unknown, e.g. succeeded or failed."),
+                )
             })?),
         };
         Ok(ExecutionFilter {
@@ -258,7 +264,10 @@ pub async fn executions(
     let before = match query.before.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(ExecutionCursor::decode(raw).ok_or_else(|| {
-            ApiError::invalid("before", format!("before {raw:?} is not a cursor from a previous page."))
+            ApiError::invalid(
+                "before",
+                format!("before {raw:?} is not a cursor from a previous page."),
+            )
         })?),
     };
     let items = reactions::executions(&state, &caller, &filter, before, limit).await?;

@@ -21,13 +21,19 @@ const SHOWN_LENGTH: usize = TOKEN_PREFIX.len() + 8;
 /// Roles a token made by someone with `role` may have: up to admin, and
 /// never above the creator's own.
 pub fn grantable_roles(role: Role) -> Vec<Role> {
-    [Role::Admin, Role::Editor, Role::Viewer].into_iter().filter(|granted| *granted <= role).collect()
+    [Role::Admin, Role::Editor, Role::Viewer]
+        .into_iter()
+        .filter(|granted| *granted <= role)
+        .collect()
 }
 
 pub fn validate_name(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(AppError::invalid("name", "Name is required, e.g. the script that uses the token."));
+        return Err(AppError::invalid(
+            "name",
+            "Name is required, e.g. the script that uses the token.",
+        ));
     }
     if name.chars().count() > MAX_NAME_LENGTH {
         return Err(AppError::invalid(
@@ -59,7 +65,9 @@ pub fn parse_expiry_days(raw: &str) -> Result<Option<u32>, AppError> {
         Ok(days) if (1..=MAX_EXPIRY_DAYS).contains(&days) => Ok(Some(days)),
         _ => Err(AppError::invalid(
             "expires_in_days",
-            format!("Expiry {raw:?} is invalid; give a number of days from 1 to {MAX_EXPIRY_DAYS}, or 0 for never."),
+            format!(
+                "Expiry {raw:?} is invalid; give a number of days from 1 to {MAX_EXPIRY_DAYS}, or 0 for never."
+            ),
         )),
     }
 }
@@ -90,7 +98,13 @@ pub async fn issue(
         },
     )
     .await?;
-    tracing::info!(team.id = team_id, token.id = id, role = role.as_str(), by = created_by, "API token created");
+    tracing::info!(
+        team.id = team_id,
+        token.id = id,
+        role = role.as_str(),
+        by = created_by,
+        "API token created"
+    );
     Ok(NewApiToken { id, token, name: name.to_string(), role, expires_at })
 }
 
@@ -128,11 +142,16 @@ pub async fn revoke(state: &AppState, caller: &Caller, token_id: i64) -> Result<
     if !store::revoke(&state.db, caller.team_id, token_id, now_ms()).await? {
         return Err(AppError::NotFound("API token".into()));
     }
-    tracing::info!(team.id = caller.team_id, token.id = token_id, by = caller.user_id, "API token revoked");
+    tracing::info!(
+        team.id = caller.team_id,
+        token.id = token_id,
+        by = caller.user_id,
+        "API token revoked"
+    );
     Ok(())
 }
 
-/// Why a presented token does not authenticate; each is a 401.
+/// The reason a presented token does not authenticate; each is a 401.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
     Unknown,
@@ -145,7 +164,9 @@ pub enum Rejection {
 impl Rejection {
     pub fn message(self) -> &'static str {
         match self {
-            Rejection::Unknown => "The API token is not valid. Create one on the API page of Rebound's settings.",
+            Rejection::Unknown => {
+                "The API token is not valid. Create one on the API page of Rebound's settings."
+            }
             Rejection::Revoked => "The API token was revoked. Ask a team admin for a new one.",
             Rejection::Expired => "The API token has expired. Ask a team admin for a new one.",
             Rejection::CreatorLeft => {
@@ -158,7 +179,11 @@ impl Rejection {
 /// Looks up a token by its value and returns who it acts as. The role is
 /// the token's, capped by its creator's current role, so demoting a member
 /// also demotes the tokens they made.
-pub async fn authenticate(db: &Db, token: &str, now: i64) -> Result<Result<Caller, Rejection>, AppError> {
+pub async fn authenticate(
+    db: &Db,
+    token: &str,
+    now: i64,
+) -> Result<Result<Caller, Rejection>, AppError> {
     let Some(grant) = store::find_by_hash(db, &token_hash(token)).await? else {
         return Ok(Err(Rejection::Unknown));
     };
@@ -178,7 +203,12 @@ pub async fn authenticate(db: &Db, token: &str, now: i64) -> Result<Result<Calle
             grant.role.min(creator_role)
         }
     };
-    Ok(Ok(Caller { team_id: grant.team_id, role, user_id: grant.created_by, token_id: Some(grant.id) }))
+    Ok(Ok(Caller {
+        team_id: grant.team_id,
+        role,
+        user_id: grant.created_by,
+        token_id: Some(grant.id),
+    }))
 }
 
 #[cfg(test)]
@@ -206,7 +236,11 @@ mod tests {
         assert_eq!(parse_expiry_days("0").unwrap(), None);
         assert_eq!(parse_expiry_days(" 30 ").unwrap(), Some(30));
         for bad in ["-1", "x", "3651"] {
-            assert_eq!(parse_expiry_days(bad).unwrap_err().field(), Some("expires_in_days"), "{bad}");
+            assert_eq!(
+                parse_expiry_days(bad).unwrap_err().field(),
+                Some("expires_in_days"),
+                "{bad}"
+            );
         }
     }
 }

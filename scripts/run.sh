@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 scripts/build.sh release
-printf '\n==> Starting Rebound on http://127.0.0.1:3000 (Ctrl-C stops it)\n'
+printf '\n==> Starting Rebound; its "listening" line shows the address (http://127.0.0.1:3000 unless --port or --host say otherwise). Ctrl-C stops it.\n'
 exec "${CARGO_TARGET_DIR:-target}/release/rebound" --sandbox --allow-private-targets "$@"

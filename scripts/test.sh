@@ -19,10 +19,22 @@ if [[ -z "${REBOUND_TEST_POSTGRES_URL:-}" ]]; then
     echo "note: no Postgres on 127.0.0.1:5432; storage tests run on SQLite only"
   fi
 fi
-if [[ -n "${REBOUND_TEST_POSTGRES_URL:-}" ]] && command -v psql >/dev/null; then
-  # Databases left by an earlier run that was killed mid-test.
-  psql "$REBOUND_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'rebound\_test\_%'" |
-    while read -r name; do psql "$REBOUND_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)"; done
+if [[ -n "${REBOUND_TEST_POSTGRES_URL:-}" ]]; then
+  echo "Postgres storage tests use $REBOUND_TEST_POSTGRES_URL"
+  if command -v psql >/dev/null; then
+    # Databases left by runs that were killed mid-test. Names start with
+    # their creation time (rebound_test_<epoch seconds>_...); only those older
+    # than three hours are dropped, so a run in progress elsewhere is safe.
+    cutoff=$(( $(date +%s) - 3 * 3600 ))
+    psql "$REBOUND_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'rebound\_test\_%'" |
+      while read -r name; do
+        created=$(cut -d_ -f3 <<<"$name")
+        if [[ "$created" =~ ^[0-9]+$ && "$created" -lt "$cutoff" ]]; then
+          echo "Dropping $name, left by an earlier run"
+          psql "$REBOUND_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)"
+        fi
+      done
+  fi
 fi
 
 scripts/build.sh debug

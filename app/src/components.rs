@@ -177,3 +177,30 @@ pub fn FormCheckbox(label: &'static str, name: &'static str, checked: bool) -> i
         </label>
     }
 }
+
+/// Shows `children` to editors and above; viewers get a note instead of a
+/// form the server would refuse anyway.
+#[component]
+pub fn EditorsOnly(children: ChildrenFn) -> impl IntoView {
+    let viewer = crate::app::use_viewer();
+    view! {
+        <Suspense>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    let allowed = viewer.await.ok().flatten().is_some_and(|viewer| viewer.can(crate::accounts::Role::Editor));
+                    if allowed {
+                        children().into_any()
+                    } else {
+                        view! {
+                            <p class="banner banner-warn" role="status">
+                                "Your role in this team is read-only. Ask a team admin to make you an editor to create or change monitors and reactions."
+                            </p>
+                        }
+                            .into_any()
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}

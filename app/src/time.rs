@@ -1,15 +1,16 @@
 //! Timestamps: Rebound stores instants as Unix epoch milliseconds (UTC).
 
-/// Formats epoch milliseconds as `YYYY-MM-DD HH:MM UTC`.
+/// Formats epoch milliseconds as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn format_utc(epoch_ms: i64) -> String {
     let secs = epoch_ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let second_of_day = secs.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
         second_of_day / 3600,
-        (second_of_day % 3600) / 60
+        (second_of_day % 3600) / 60,
+        second_of_day % 60
     )
 }
 
@@ -63,10 +64,10 @@ mod tests {
     #[test]
     fn format_utc_known_instants() {
         let cases = [
-            (0, "1970-01-01 00:00 UTC"),
-            (951_782_400_000, "2000-02-29 00:00 UTC"),
-            (1_796_423_460_000, "2026-12-04 22:31 UTC"),
-            (-86_400_000, "1969-12-31 00:00 UTC"),
+            (0, "1970-01-01 00:00:00 UTC"),
+            (951_782_400_000, "2000-02-29 00:00:00 UTC"),
+            (1_796_423_467_999, "2026-12-04 22:31:07 UTC"),
+            (-86_400_000, "1969-12-31 00:00:00 UTC"),
         ];
         for (input, expected) in cases {
             assert_eq!(format_utc(input), expected, "epoch ms {input}");

@@ -60,6 +60,7 @@ test("OAuth through the sandbox's consent page connects an account", async ({ pa
   await expect(row).toContainText("Simulated");
 
   await waitForHydration(page);
+  await row.getByText("Disconnect…").click();
   await row.getByRole("button", { name: `Disconnect ${email}` }).click();
   await expect(page.getByText(`Disconnected ${email}. Heroku revoked the authorization.`)).toBeVisible();
   await expect(page.getByRole("row", { name: new RegExp(email) })).toHaveCount(0);

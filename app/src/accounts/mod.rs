@@ -199,6 +199,13 @@ pub async fn create_invitation(role: String, note: String) -> Result<NewInvitati
     ssr::create_invitation(role, note).await
 }
 
+/// The invitation just created in this session, shown once (for forms
+/// posted without JavaScript, which end in a redirect).
+#[server(endpoint = "take_new_invitation")]
+pub async fn take_new_invitation() -> Result<Option<NewInvitation>, AppError> {
+    ssr::take_new_invitation().await
+}
+
 #[server(endpoint = "revoke_invitation")]
 pub async fn revoke_invitation(invitation_id: i64) -> Result<(), AppError> {
     ssr::revoke_invitation(invitation_id).await

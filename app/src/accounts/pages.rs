@@ -269,12 +269,15 @@ fn MemberRow(
                                 </select>
                                 <button type="submit" class="secondary">"Change role"</button>
                             </ActionForm>
-                            <ActionForm action=remove attr:class="inline-form">
-                                <input type="hidden" name="user_id" value=remove_user_id />
-                                <button type="submit" class="danger">
-                                    {if is_self { "Leave team" } else { "Remove" }}
-                                </button>
-                            </ActionForm>
+                            <details class="danger-zone">
+                                <summary>{if is_self { "Leave…" } else { "Remove…" }}</summary>
+                                <ActionForm action=remove attr:class="inline-form">
+                                    <input type="hidden" name="user_id" value=remove_user_id />
+                                    <button type="submit" class="danger">
+                                        {if is_self { "Leave this team" } else { "Remove from the team" }}
+                                    </button>
+                                </ActionForm>
+                            </details>
                         </td>
                     }
                 })}
@@ -292,7 +295,14 @@ fn Invitations() -> impl IntoView {
     );
     let error = action_error(create);
     let revoke_error = action_error(revoke);
-    let created = move || create.value().get().and_then(Result::ok);
+    let flash = Resource::new(move || create.version().get(), |_| take_new_invitation());
+    let created = move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .or_else(|| flash.get().and_then(Result::ok).flatten())
+    };
     view! {
         <section class="card">
             <h2>"Invite someone"</h2>
@@ -389,12 +399,21 @@ pub fn AccountPage() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
     let error = action_error(action);
     let saved = action_succeeded(action);
+    // Passwords should not stay in the fields once they are changed.
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if saved.get()
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
+    });
     view! {
         <Title text="Account · Rebound" />
         <h1>"Account"</h1>
         <section class="card">
             <h2>"Change password"</h2>
-            <ActionForm action=action attr:class="form">
+            <ActionForm action=action node_ref=form attr:class="form">
                 <ErrorBanner error fields=&["current_password", "new_password"] />
                 <Show when=move || saved.get()>
                     <p class="banner banner-ok" role="status">

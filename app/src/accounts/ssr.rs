@@ -25,6 +25,7 @@ use crate::time::now_ms;
 
 const SESSION_USER: &str = "user";
 const SESSION_TEAM: &str = "team";
+const NEW_INVITATION: &str = "new_invitation";
 
 /// Failed sign-ins are counted over this window.
 pub const LOGIN_FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
@@ -314,6 +315,14 @@ pub async fn switch_team(team_id: i64) -> Result<(), AppError> {
 pub async fn create_team(team_name: String) -> Result<(), AppError> {
     let (state, session, user) = require_user().await?;
     let name = validate::team_name(&team_name)?;
+    // The team switcher shows names only, so one user's teams need distinct ones.
+    let teams = store::teams_of(&state.db, user.id).await?;
+    if teams.iter().any(|(team, _)| team.name.eq_ignore_ascii_case(&name)) {
+        return Err(AppError::invalid(
+            "team_name",
+            format!("You are already in a team named {name:?}; choose another name."),
+        ));
+    }
     let team_id = store::create_team(&state.db, user.id, &name, now_ms()).await?;
     tracing::info!(user.id = user.id, team.id = team_id, "team created");
     session.insert(SESSION_TEAM, team_id).await?;
@@ -406,7 +415,11 @@ pub async fn create_invitation(role: String, note: String) -> Result<NewInvitati
         "invitation created"
     );
     let origin = request_origin(&state).await;
-    Ok(NewInvitation { link: format!("{origin}/invite/{token}"), role, expires_at })
+    let new = NewInvitation { link: format!("{origin}/invite/{token}"), role, expires_at };
+    // Kept for one page view, so that a form posted without JavaScript,
+    // which ends in a redirect, can still show the link once.
+    session().await?.insert(NEW_INVITATION, &new).await?;
+    Ok(new)
 }
 
 /// The origin links should use: the configured public URL, else the `Host`
@@ -423,6 +436,12 @@ pub fn origin_of(state: &AppState, headers: &HeaderMap) -> String {
     }
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3000");
     format!("http://{host}")
+}
+
+/// Returns the invitation created last in this session, once.
+pub async fn take_new_invitation() -> Result<Option<NewInvitation>, AppError> {
+    require_role(Role::Admin).await?;
+    Ok(session().await?.remove::<NewInvitation>(NEW_INVITATION).await?)
 }
 
 pub async fn revoke_invitation(invitation_id: i64) -> Result<(), AppError> {

@@ -39,6 +39,9 @@ pub fn password(field: &str, password: &str) -> Result<(), AppError> {
             ),
         ));
     }
+    if password.trim().is_empty() {
+        return Err(AppError::invalid(field, "Password cannot be only spaces."));
+    }
     if length > MAX_PASSWORD_LENGTH {
         return Err(AppError::invalid(
             field,
@@ -99,6 +102,7 @@ mod tests {
         let short = password("password", "012345678").unwrap_err();
         assert_eq!(short.field(), Some("password"));
         assert!(short.to_string().contains("at least 10"));
+        assert_eq!(password("password", "          ").unwrap_err().field(), Some("password"));
         let long = "x".repeat(MAX_PASSWORD_LENGTH + 1);
         assert!(password("password", &long).is_err());
     }

@@ -201,12 +201,15 @@ fn ConnectionList(
                                         {manage
                                             .then(|| {
                                                 view! {
-                                                    <ActionForm action=disconnect attr:class="inline-form">
-                                                        <input type="hidden" name="connection_id" value=id />
-                                                        <button type="submit" class="danger" aria-label=label>
-                                                            "Disconnect"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <details class="danger-zone">
+                                                        <summary>"Disconnect…"</summary>
+                                                        <ActionForm action=disconnect attr:class="inline-form">
+                                                            <input type="hidden" name="connection_id" value=id />
+                                                            <button type="submit" class="danger" aria-label=label>
+                                                                "Disconnect and revoke access"
+                                                            </button>
+                                                        </ActionForm>
+                                                    </details>
                                                 }
                                             })}
                                     </td>

@@ -8,7 +8,7 @@ use super::chart::{ResponseChart, Sparkline};
 use super::settings::{INTERVAL_CHOICES, format_interval};
 use super::*;
 use crate::components::{
-    ErrorBanner, FieldMessage, FormCheckbox, FormField, SubmitButton, action_error,
+    EditorsOnly, ErrorBanner, FieldMessage, FormCheckbox, FormField, SubmitButton, action_error,
 };
 use crate::time::format_utc;
 
@@ -316,7 +316,7 @@ pub fn MonitorPage() -> impl IntoView {
                     <ErrorBanner error=action_failure />
                     <CheckNowOutcome action=check />
                     <MonitorFacts detail=detail.clone() />
-                    <MonitorHistoryView history range=range() id=monitor.id />
+                    <MonitorHistoryView history range=range() id=monitor.id heartbeat=matches!(monitor.settings, MonitorSettings::Heartbeat(_)) />
                 }
                     .into_any()
             })}
@@ -333,14 +333,14 @@ fn CheckNowOutcome(action: ServerAction<CheckMonitorNow>) -> impl IntoView {
                 let status = result.status_code.map(|code| format!(" (status {code})")).unwrap_or_default();
                 view! {
                     <p class="banner banner-ok" role="status">
-                        "Check now passed" {timing} {status} ". This result is not stored."
+                        "Check now: the target passed" {timing} {status} ". Not stored in the history."
                     </p>
                 }
                     .into_any()
             }
             Ok(result) => view! {
                 <p class="banner banner-error" role="status">
-                    "Check now failed: " {result.reason.unwrap_or_default()} ". This result is not stored."
+                    "Check now: the target failed – " {result.reason.unwrap_or_default()} ". Not stored in the history."
                 </p>
             }
             .into_any(),
@@ -399,13 +399,16 @@ fn MonitorFacts(detail: MonitorDetail) -> impl IntoView {
                             </dd>
                         }
                     })}
-                {monitor
-                    .last_ping_at
-                    .filter(|_| monitor.settings.kind() == MonitorKind::Heartbeat)
-                    .map(|at| view! {
-                        <dt>"Last ping"</dt>
-                        <dd>{format_utc(at)}</dd>
-                    })}
+                {match (&monitor.settings, monitor.last_ping_at) {
+                    (MonitorSettings::Heartbeat(heartbeat), Some(since)) if monitor.state != MonitorState::Paused => {
+                        let deadline = since + i64::from(monitor.interval_secs + heartbeat.grace_secs) * 1000;
+                        Some(view! {
+                            <dt>"Next ping due by"</dt>
+                            <dd>{format_utc(deadline)}</dd>
+                        })
+                    }
+                    _ => None,
+                }}
             </dl>
         </section>
     }
@@ -416,7 +419,25 @@ fn MonitorHistoryView(
     history: Resource<Result<MonitorHistory, AppError>>,
     range: String,
     id: i64,
+    heartbeat: bool,
 ) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading history…"</p> }>
+            {move || {
+                let range = range.clone();
+                Suspend::new(async move {
+                    match history.await {
+                        Ok(history) => view! { <HistoryBody history range id heartbeat /> }.into_any(),
+                        Err(error) => view! { <p class="banner banner-error">{error.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn HistoryBody(history: MonitorHistory, range: String, id: i64, heartbeat: bool) -> impl IntoView {
     let tabs = HISTORY_RANGES
         .iter()
         .map(|(name, _)| {
@@ -433,29 +454,23 @@ fn MonitorHistoryView(
             }
         })
         .collect_view();
+    let hourly = HISTORY_RANGES
+        .iter()
+        .find(|(name, _)| *name == history.range)
+        .is_some_and(|(_, span)| *span > 6 * 3_600_000);
     view! {
         <section class="card">
             <div class="toolbar">
-                <h2>"Response time"</h2>
+                <h2>{if heartbeat { "History" } else { "Response time" }}</h2>
                 <nav class="tabs" aria-label="Time range">{tabs}</nav>
             </div>
-            <Suspense fallback=|| view! { <p>"Loading history…"</p> }>
-                {move || Suspend::new(async move {
-                    match history.await {
-                        Ok(history) => view! { <HistoryBody history /> }.into_any(),
-                        Err(error) => view! { <p class="banner banner-error">{error.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <p class="muted">
+                "Uptime over this range: " <strong>{percent(history.uptime)}</strong>
+                {(!heartbeat && hourly).then_some(". The chart shows the average of each hour.")}
+            </p>
+            {(!heartbeat).then(|| view! { <ResponseChart points=history.points since=history.since until=history.until /> })}
         </section>
-    }
-}
-
-#[component]
-fn HistoryBody(history: MonitorHistory) -> impl IntoView {
-    view! {
-        <p class="muted">"Uptime over this range: " <strong>{percent(history.uptime)}</strong></p>
-        <ResponseChart points=history.points since=history.since until=history.until />
+        <section class="card">
         <h2>"State changes"</h2>
         {if history.changes.is_empty() {
             view! { <p class="muted">"No state changes yet."</p> }.into_any()
@@ -480,6 +495,8 @@ fn HistoryBody(history: MonitorHistory) -> impl IntoView {
             }
                 .into_any()
         }}
+        </section>
+        <section class="card">
         <h2>"Latest checks"</h2>
         {if history.checks.is_empty() {
             view! { <p class="muted">"No checks yet."</p> }.into_any()
@@ -518,6 +535,7 @@ fn HistoryBody(history: MonitorHistory) -> impl IntoView {
             }
                 .into_any()
         }}
+        </section>
     }
 }
 
@@ -574,15 +592,17 @@ pub fn NewMonitorPage() -> impl IntoView {
                     .collect_view()
             }}
         </nav>
-        {move || {
-            let kind = kind();
-            view! {
-                <ActionForm action=create attr:class="form card">
-                    <MonitorFields form=new_form(kind) kind error=action_error(create) />
-                    <SubmitButton action=create label="Create monitor" pending_label="Creating…" />
-                </ActionForm>
-            }
-        }}
+        <EditorsOnly>
+            {move || {
+                let kind = kind();
+                view! {
+                    <ActionForm action=create attr:class="form card">
+                        <MonitorFields form=new_form(kind) kind error=action_error(create) />
+                        <SubmitButton action=create label="Create monitor" pending_label="Creating…" />
+                    </ActionForm>
+                }
+            }}
+        </EditorsOnly>
     }
 }
 
@@ -598,6 +618,8 @@ pub fn EditMonitorPage() -> impl IntoView {
                 match detail.await {
                     Ok(detail) => {
                         let kind = detail.monitor.settings.kind();
+                        let form = detail.form.clone();
+                        let id_text = detail.monitor.id.to_string();
                         view! {
                             <Title text=format!("Edit {} · Rebound", detail.monitor.name) />
                             <p class="breadcrumb">
@@ -605,11 +627,18 @@ pub fn EditMonitorPage() -> impl IntoView {
                                 <a href=format!("/monitors/{}", detail.monitor.id)>{detail.monitor.name.clone()}</a>
                             </p>
                             <h1>"Edit monitor"</h1>
-                            <ActionForm action=update attr:class="form card">
-                                <input type="hidden" name="id" value=detail.monitor.id.to_string() />
-                                <MonitorFields form=detail.form kind error=action_error(update) />
-                                <SubmitButton action=update label="Save changes" pending_label="Saving…" />
-                            </ActionForm>
+                            <EditorsOnly>
+                                {
+                                    let (id_text, form) = (id_text.clone(), form.clone());
+                                    view! {
+                                        <ActionForm action=update attr:class="form card">
+                                            <input type="hidden" name="id" value=id_text />
+                                            <MonitorFields form kind error=action_error(update) />
+                                            <SubmitButton action=update label="Save changes" pending_label="Saving…" />
+                                        </ActionForm>
+                                    }
+                                }
+                            </EditorsOnly>
                         }
                             .into_any()
                     }

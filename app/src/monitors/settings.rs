@@ -83,7 +83,7 @@ impl MonitorSettings {
             }
             MonitorSettings::Tcp(tcp) => format!("{}:{}", tcp.host, tcp.port),
             MonitorSettings::Heartbeat(heartbeat) => {
-                format!("ping expected every period + {} s grace", heartbeat.grace_secs)
+                format!("waits for pings, {} s grace", heartbeat.grace_secs)
             }
         }
     }

@@ -41,8 +41,14 @@ fn number<T: std::str::FromStr>(
     if raw.is_empty() {
         return Ok(default);
     }
-    raw.parse()
-        .map_err(|_| AppError::invalid(field, format!("{label} {raw:?} is not a whole number.")))
+    raw.parse().map_err(|_| {
+        let message = if raw.starts_with('-') && raw[1..].chars().all(|c| c.is_ascii_digit()) {
+            format!("{label} cannot be negative; got {raw}.")
+        } else {
+            format!("{label} {raw:?} is not a whole number.")
+        };
+        AppError::invalid(field, message)
+    })
 }
 
 fn within(
@@ -155,7 +161,12 @@ fn http_settings(
         return Err(AppError::invalid("url", "URL is required."));
     }
     let url = url::Url::parse(raw_url).map_err(|error| {
-        AppError::invalid("url", format!("URL {raw_url:?} is invalid ({error}); use a full address like https://example.com/health."))
+        let message = if !raw_url.contains("://") && !raw_url.contains(char::is_whitespace) {
+            format!("URL {raw_url:?} has no scheme; write it in full, e.g. http://{raw_url} or https://{raw_url}.")
+        } else {
+            format!("URL {raw_url:?} is invalid ({error}); use a full address like https://example.com/health.")
+        };
+        AppError::invalid("url", message)
     })?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(AppError::invalid(
@@ -267,7 +278,7 @@ fn keyword_rule(form: &MonitorForm) -> Result<KeywordRule, AppError> {
     if regex && let Err(error) = regex::RegexBuilder::new(&pattern).size_limit(1 << 20).build() {
         return Err(AppError::invalid(
             "keyword",
-            format!("Keyword is not a valid regular expression: {error}"),
+            format!("Keyword is not a valid regular expression: {}", regex_problem(&error)),
         ));
     }
     let must_be_present = match form.keyword_mode.trim() {
@@ -306,11 +317,22 @@ fn tcp_settings(
         ));
     }
     check_literal("host", &host, probe)?;
+    if form.port.trim().is_empty() {
+        return Err(AppError::invalid("port", "Port is required."));
+    }
     let port: u32 = number("port", "Port", &form.port, 0)?;
     if !(1..=65535).contains(&port) {
         return Err(AppError::invalid("port", "Port must be between 1 and 65535."));
     }
     Ok(TcpSettings { host, port: port as u16, timeout_ms: timeout_ms(form, interval_secs)? })
+}
+
+/// The problem a regex error names, without the pattern and caret lines the
+/// regex crate draws above it (they need a fixed-width font to make sense).
+fn regex_problem(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let last = text.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or(&text);
+    last.trim().trim_start_matches("error: ").to_string()
 }
 
 /// Builds the form the edit page shows for a stored monitor.

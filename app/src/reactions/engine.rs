@@ -27,8 +27,12 @@ use crate::storage::reactions::{
 /// Releases read before a rollback: enough to follow a few rollbacks and skip
 /// failed releases.
 pub const RELEASES_READ: usize = 50;
-/// How long an app lock lasts: longer than a step with all its retries.
-pub const APP_LOCK_MS: i64 = 120_000;
+/// How long an app lock lasts unless renewed. It is renewed every
+/// [`LEASE_RENEWAL`] while a step runs, so the lock of a process that died
+/// frees the app within this time.
+pub const APP_LOCK_MS: i64 = 15_000;
+/// How often held leases are extended.
+pub const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long a trigger waits for another step on its app before it is
 /// recorded as "skipped: app busy".
 pub const BUSY_WAIT_MS: i64 = 30_000;
@@ -199,7 +203,25 @@ pub async fn run_job(
         }
         return Ok(JobOutcome::RetryAt(now + BUSY_RETRY_MS));
     }
-    let outcome = trigger.run_locked(connection_id, previous).await;
+    let renew = async {
+        loop {
+            tokio::time::sleep(LEASE_RENEWAL).await;
+            let until = crate::time::now_ms() + APP_LOCK_MS;
+            match store::renew_app_lock(&state.db, &key, &holder, until).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(heroku.app = %reaction.app_name, "an app lock was lost while its step ran")
+                }
+                Err(error) => {
+                    tracing::warn!(%error, heroku.app = %reaction.app_name, "renewing an app lock failed")
+                }
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = trigger.run_locked(connection_id, previous) => outcome,
+        never = renew => never,
+    };
     if let Err(error) = store::unlock_app(&state.db, &key, &holder).await {
         tracing::warn!(%error, heroku.app = %reaction.app_name, "releasing an app lock failed; it expires on its own");
     }

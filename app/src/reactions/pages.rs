@@ -6,7 +6,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
 use crate::components::{
-    ErrorBanner, FieldMessage, FormCheckbox, FormField, SubmitButton, action_error,
+    EditorsOnly, ErrorBanner, FieldMessage, FormCheckbox, FormField, SubmitButton, action_error,
 };
 use crate::heroku::sizes::{PRIVATE_LADDER, PROFESSIONAL_LADDER};
 use crate::monitors::StateBadge;
@@ -387,6 +387,7 @@ pub fn NewReactionPage() -> impl IntoView {
             }}
         </nav>
         <p class="muted">{move || kind().description()}</p>
+        <EditorsOnly>
         <Suspense fallback=|| view! { <p>"Asking Heroku for your apps…"</p> }>
             {move || Suspend::new(async move {
                 let kind = kind();
@@ -409,6 +410,7 @@ pub fn NewReactionPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </EditorsOnly>
     }
 }
 

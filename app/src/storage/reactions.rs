@@ -311,6 +311,14 @@ pub async fn retry_job(db: &Db, job_id: i64, owner: &str, run_after: i64) -> sql
     })
 }
 
+/// Releases the leases of every trigger `owner` holds, for a process that
+/// stops; returns how many.
+pub async fn release_jobs_of(db: &Db, owner: &str) -> sqlx::Result<u64> {
+    let query =
+        "UPDATE reaction_jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1";
+    with_db!(db, pool => sqlx::query(query).bind(owner).execute(pool).await.map(|done| done.rows_affected()))
+}
+
 pub async fn delete_job(db: &Db, job_id: i64) -> sqlx::Result<()> {
     let query = "DELETE FROM reaction_jobs WHERE id = $1";
     with_db!(db, pool => sqlx::query(query).bind(job_id).execute(pool).await.map(|_| ()))
@@ -341,6 +349,36 @@ pub async fn lock_app(
         sqlx::query(query).bind(app_key).bind(owner).bind(until).bind(now).execute(pool).await.map(|done| done.rows_affected())
     })?;
     Ok(taken == 1)
+}
+
+/// Releases every app lock held by triggers of the process `owner` (their
+/// holders are named `<owner>/<job id>`), for a process that stops.
+pub async fn release_app_locks_of(db: &Db, owner: &str) -> sqlx::Result<u64> {
+    let query = "DELETE FROM app_locks WHERE lease_owner LIKE $1";
+    // Owner names are a process id and hex digits joined by '-', so they
+    // contain no LIKE wildcards.
+    let pattern = format!("{owner}/%");
+    with_db!(db, pool => {
+        sqlx::query(query).bind(&pattern).execute(pool).await.map(|done| done.rows_affected())
+    })
+}
+
+/// Extends a held app lock; false when `owner` no longer holds it.
+pub async fn renew_app_lock(db: &Db, app_key: &str, owner: &str, until: i64) -> sqlx::Result<bool> {
+    let query = "UPDATE app_locks SET lease_until = $1 WHERE app_key = $2 AND lease_owner = $3";
+    let renewed = with_db!(db, pool => {
+        sqlx::query(query).bind(until).bind(app_key).bind(owner).execute(pool).await.map(|done| done.rows_affected())
+    })?;
+    Ok(renewed == 1)
+}
+
+/// Extends the lease of a claimed trigger; false when `owner` lost it.
+pub async fn renew_job(db: &Db, job_id: i64, owner: &str, until: i64) -> sqlx::Result<bool> {
+    let query = "UPDATE reaction_jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3";
+    let renewed = with_db!(db, pool => {
+        sqlx::query(query).bind(until).bind(job_id).bind(owner).execute(pool).await.map(|done| done.rows_affected())
+    })?;
+    Ok(renewed == 1)
 }
 
 pub async fn unlock_app(db: &Db, app_key: &str, owner: &str) -> sqlx::Result<()> {

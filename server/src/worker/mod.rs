@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod housekeeping;
 pub mod monitors;
+pub mod outage;
 pub mod reactions;
 pub mod tokens;
 

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::clock::Clock;
+use super::outage::OutageLog;
 
 #[derive(Debug, Clone)]
 pub struct SchedulerConfig {
@@ -65,13 +66,14 @@ pub struct Scheduler {
     clock: Clock,
     owner: String,
     events: broadcast::Sender<StoredCheck>,
+    outage: OutageLog,
 }
 
 impl Scheduler {
     pub fn new(state: AppState, config: SchedulerConfig, clock: Clock) -> Scheduler {
         let owner = format!("{}-{:08x}", std::process::id(), OsRng.next_u32());
         let (events, _) = broadcast::channel(4096);
-        Scheduler { state, config, clock, owner, events }
+        Scheduler { state, config, clock, owner, events, outage: OutageLog::default() }
     }
 
     /// Returns a receiver of every stored check with the state it led to.
@@ -90,9 +92,12 @@ impl Scheduler {
         match store::claim_due(&self.state.db, &self.owner, now, limit, self.config.lease_margin_ms)
             .await
         {
-            Ok(claimed) => claimed,
+            Ok(claimed) => {
+                self.outage.succeeded("claiming due monitors");
+                claimed
+            }
             Err(error) => {
-                tracing::error!(%error, "claiming due monitors failed");
+                self.outage.failed("claiming due monitors", &error);
                 Vec::new()
             }
         }
@@ -176,7 +181,7 @@ impl Scheduler {
             }
             Ok(None) => self.config.poll_interval,
             Err(error) => {
-                tracing::error!(%error, "reading the next due time failed");
+                self.outage.failed("reading the next due time", &error);
                 self.config.poll_interval
             }
         }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use app::reactions::engine::{JobOutcome, run_job};
+use app::reactions::engine::{JobOutcome, LEASE_RENEWAL, run_job};
 use app::state::AppState;
 use app::storage::reactions::{self as store, Job};
 use rand_core::{OsRng, RngCore};
@@ -14,12 +14,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::clock::Clock;
+use super::outage::OutageLog;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Triggers decided at once in this process.
     pub concurrency: usize,
-    /// A claimed trigger's lease; longer than a step with all its retries.
+    /// A claimed trigger's lease. It is renewed while the trigger runs, so
+    /// this bounds how long the trigger of a process that died waits.
     pub lease_ms: i64,
     /// Maximum sleep between looks for queued triggers, because other
     /// processes may queue them without waking this one.
@@ -33,7 +35,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             concurrency: 16,
-            lease_ms: 180_000,
+            lease_ms: 15_000,
             poll_interval: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(10),
         }
@@ -45,12 +47,13 @@ pub struct Engine {
     config: EngineConfig,
     clock: Clock,
     owner: String,
+    outage: OutageLog,
 }
 
 impl Engine {
     pub fn new(state: AppState, config: EngineConfig, clock: Clock) -> Engine {
         let owner = format!("{}-{:08x}", std::process::id(), OsRng.next_u32());
-        Engine { state, config, clock, owner }
+        Engine { state, config, clock, owner, outage: OutageLog::default() }
     }
 
     /// Claims and decides the triggers that are due now; returns how many
@@ -60,7 +63,13 @@ impl Engine {
         let count = jobs.len();
         let mut running = JoinSet::new();
         for job in jobs {
-            running.spawn(decide(self.state.clone(), self.owner.clone(), job, self.clock.clone()));
+            running.spawn(decide(
+                self.state.clone(),
+                self.owner.clone(),
+                job,
+                self.clock.clone(),
+                self.config.lease_ms,
+            ));
         }
         while running.join_next().await.is_some() {}
         count
@@ -76,9 +85,12 @@ impl Engine {
         )
         .await
         {
-            Ok(jobs) => jobs,
+            Ok(jobs) => {
+                self.outage.succeeded("claiming reaction triggers");
+                jobs
+            }
             Err(error) => {
-                tracing::error!(%error, "claiming reaction triggers failed");
+                self.outage.failed("claiming reaction triggers", &error);
                 Vec::new()
             }
         }
@@ -100,10 +112,15 @@ impl Engine {
                     reaction.id = job.reaction_id,
                     check.id = job.check_id
                 );
-                running.spawn(
-                    decide(self.state.clone(), self.owner.clone(), job, self.clock.clone())
-                        .instrument(span),
+                let lease_ms = self.config.lease_ms;
+                let task = decide(
+                    self.state.clone(),
+                    self.owner.clone(),
+                    job,
+                    self.clock.clone(),
+                    lease_ms,
                 );
+                running.spawn(task.instrument(span));
             }
             let wait = if more { Duration::ZERO } else { self.time_until_next_job().await };
             tokio::select! {
@@ -118,10 +135,22 @@ impl Engine {
         })
         .await;
         if drained.is_err() {
-            tracing::warn!(
-                "reaction triggers still running at shutdown were stopped; their leases expire and another process decides them"
-            );
             running.abort_all();
+            while running.join_next().await.is_some() {}
+            // Hand the unfinished triggers back at once; a step that was sent
+            // is reconciled by whoever decides the trigger next.
+            match store::release_jobs_of(&self.state.db, &self.owner).await {
+                Ok(released) => tracing::warn!(
+                    triggers.released = released,
+                    "reaction triggers still running at shutdown were stopped and handed back"
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, "handing back unfinished triggers failed; their leases expire")
+                }
+            }
+            if let Err(error) = store::release_app_locks_of(&self.state.db, &self.owner).await {
+                tracing::warn!(%error, "releasing app locks at shutdown failed; they expire");
+            }
         }
         tracing::info!("reaction engine stopped");
     }
@@ -134,17 +163,31 @@ impl Engine {
             }
             Ok(None) => self.config.poll_interval,
             Err(error) => {
-                tracing::error!(%error, "reading the next trigger time failed");
+                self.outage.failed("reading the next trigger time", &error);
                 self.config.poll_interval
             }
         }
     }
 }
 
-/// Decides one trigger; a database failure leaves it queued, and it runs
-/// again when its lease expires.
-async fn decide(state: AppState, owner: String, job: Job, clock: Clock) {
-    match run_job(&state, &owner, &job, clock.now_ms()).await {
+/// Decides one trigger, renewing its lease meanwhile; a database failure
+/// leaves it queued, and it runs again when its lease expires.
+async fn decide(state: AppState, owner: String, job: Job, clock: Clock, lease_ms: i64) {
+    let renew = async {
+        loop {
+            tokio::time::sleep(LEASE_RENEWAL).await;
+            if let Err(error) =
+                store::renew_job(&state.db, job.id, &owner, clock.now_ms() + lease_ms).await
+            {
+                tracing::warn!(%error, job.id = job.id, "renewing a trigger's lease failed");
+            }
+        }
+    };
+    let decided = tokio::select! {
+        decided = run_job(&state, &owner, &job, clock.now_ms()) => decided,
+        never = renew => never,
+    };
+    match decided {
         Ok(JobOutcome::Done) => {}
         Ok(JobOutcome::RetryAt(at)) => {
             if let Err(error) = store::retry_job(&state.db, job.id, &owner, at).await {

@@ -69,7 +69,12 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
     let a =
         |pairs: &[(&'static str, &str)]| pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
     match endpoint {
-        "viewer" | "setup_needed" | "logout" | "list_members" | "list_invitations" => vec![],
+        "viewer"
+        | "setup_needed"
+        | "logout"
+        | "list_members"
+        | "list_invitations"
+        | "take_new_invitation" => vec![],
         "setup" => a(&[
             ("email", "late@x.test"),
             ("password", "long enough password"),
@@ -260,6 +265,7 @@ fn access(endpoint: &str) -> Access {
         | "create_invitation"
         | "revoke_invitation"
         | "list_invitations"
+        | "take_new_invitation"
         | "connect_api_key"
         | "start_oauth"
         | "connect_sandbox"

@@ -589,9 +589,14 @@ async fn heroku_errors_are_recorded() {
         let shop = fx.app("shop");
         let id = fx.reaction("more web", &shop, ReactionSettings::ScaleOut { process_type: "web".into(), max_quantity: 9 }, |_| {}).await;
         let path = format!("/apps/{shop}/formation/web");
+        let patches = || fx.sandbox.sandbox.calls(&format!("PATCH {path}"));
         let body = serde_json::json!({"id": "internal_server_error", "message": "Something broke at Heroku."});
         fx.sandbox.sandbox.add_fault(Fault::respond(&path, 20, 500, body));
         fx.fail_and_react().await;
+        // Retried with backoff inside the client's 4 s deadline, not forever.
+        let after_errors = patches();
+        // With test delays of 50 to 400 ms (half of each random), 4 s allow at most about 22.
+        assert!((2..=25).contains(&after_errors), "{after_errors} attempts during the 500s");
         let failed = &fx.executions(id).await[0];
         assert_eq!(failed.outcome, ExecutionOutcome::Failed);
         assert_eq!(failed.heroku_status, Some(500));
@@ -603,21 +608,29 @@ async fn heroku_errors_are_recorded() {
         let rate = serde_json::json!({"id": "rate_limit", "message": "Your account reached the API rate limit"});
         fx.sandbox.sandbox.add_fault(Fault::respond(&path, 50, 429, rate).with_retry_after(1));
         fx.fail_and_react().await;
+        // Retry-After (1 s) spaces the attempts.
+        let limited_attempts = patches() - after_errors;
+        assert!((2..=5).contains(&limited_attempts), "{limited_attempts} attempts during the 429s");
         let limited = &fx.executions(id).await[1];
         assert_eq!(limited.outcome, ExecutionOutcome::Failed);
         assert_eq!(limited.heroku_error_id.as_deref(), Some("rate_limit"));
         fx.sandbox.sandbox.clear_faults();
 
+        let before_hang = patches();
         fx.sandbox.sandbox.add_fault(Fault::hang(&path, 20, Duration::from_secs(10)));
         fx.fail_and_react().await;
+        let hung_attempts = patches() - before_hang;
+        assert!((1..=3).contains(&hung_attempts), "{hung_attempts} attempts that hung past the 1.5 s timeout");
         let slow = &fx.executions(id).await[2];
         assert_eq!(slow.outcome, ExecutionOutcome::Failed);
         assert_eq!(slow.error_message.as_deref(), Some("Heroku did not respond in time."), "{slow:?}");
         fx.sandbox.sandbox.clear_faults();
 
+        let before_recovery = patches();
         fx.fail_and_react().await;
         assert_eq!(fx.executions(id).await[3].outcome, ExecutionOutcome::Succeeded, "it recovers once Heroku does");
-        assert_eq!(fx.quantity(&shop, "web").await.0, 3);
+        assert_eq!(patches() - before_recovery, 1);
+        assert_eq!(fx.quantity(&shop, "web").await.0, 3, "of all those attempts, only one change took effect");
     })
     .await;
 }

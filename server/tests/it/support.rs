@@ -84,11 +84,14 @@ impl TestDb {
             }
         };
         static COUNTER: AtomicU32 = AtomicU32::new(0);
+        // The creation time leads the name, so that scripts/test.sh can drop
+        // databases that earlier runs left behind without touching those of
+        // a run still in progress.
         let name = format!(
             "rebound_test_{}_{}_{}",
+            now_ms() / 1000,
             std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            now_ms() % 1_000_000
+            COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let admin = Db::connect(&admin_url, 1)
             .await

@@ -106,8 +106,11 @@ pub async fn revoke_api_token(token_id: i64) -> Result<(), AppError> {
     ssr::tokens::revoke(&state, &caller, token_id).await
 }
 
-/// Lists the API's endpoints, as the OpenAPI document describes them.
+/// Lists the API's endpoints, as the OpenAPI document describes them, for
+/// signed-in members. The document itself at `/api/v1/openapi.json` is
+/// public, so that API clients can fetch it without a token.
 #[server(endpoint = "api_reference")]
 pub async fn api_reference() -> Result<Vec<Endpoint>, AppError> {
+    crate::accounts::ssr::require_role(Role::Viewer).await?;
     Ok(ssr::openapi::endpoints())
 }

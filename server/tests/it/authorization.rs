@@ -1,18 +1,23 @@
-//! Every server function, called as every kind of caller: the ones that
-//! must be refused are, and a member of another team never sees this team's
-//! data. A server function missing from the table fails the test, so new
-//! ones must join it.
+//! Every server function and every REST API route, called as every kind of
+//! caller: the ones that must be refused are, and a member or token of
+//! another team never sees this team's data. A server function or route
+//! missing from its table fails the test, so new ones must join it.
 
 use std::collections::BTreeSet;
 
 use app::accounts::Role;
 use app::connections::ConnectionKind;
+use app::state::Settings;
 use app::storage::Db;
 use app::storage::accounts::{self as store, NewInvitationRow};
 use app::time::now_ms;
 
+use serde_json::json;
 use server::sandbox::Sandbox;
 
+use crate::api::{
+    Body, CALLERS as TOKEN_CALLERS, Caller as TokenCaller, Fixture as ApiFixture, conforms, openapi,
+};
 use crate::support::{
     Client, TestServer, add_connection, add_team, add_user, heartbeat_monitor, on_each_backend,
     scale_out_reaction, unique_email,
@@ -242,7 +247,7 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
 fn access(endpoint: &str) -> Access {
     match endpoint {
         "viewer" | "setup_needed" | "setup" | "login" | "logout" | "invitation_details"
-        | "sign_up" | "api_reference" => Access::Public,
+        | "sign_up" => Access::Public,
         "switch_team" | "create_team" | "change_password" | "join_team" => Access::SignedIn,
         "list_members" | "list_monitors" | "get_monitor" | "monitor_history"
         | "list_connections" | "list_heroku_apps" | "heroku_app_details" | "refresh_heroku_app" => {
@@ -250,9 +255,8 @@ fn access(endpoint: &str) -> Access {
         }
         "create_monitor" | "update_monitor" | "delete_monitor" | "pause_monitor"
         | "resume_monitor" | "check_monitor_now" => Access::Team(Role::Editor),
-        "list_reactions" | "get_reaction" | "preview_reaction" | "export_team_config" => {
-            Access::Team(Role::Viewer)
-        }
+        "list_reactions" | "get_reaction" | "preview_reaction" | "export_team_config"
+        | "api_reference" => Access::Team(Role::Viewer),
         "import_team_config" => Access::Team(Role::Editor),
         "create_reaction"
         | "update_reaction"
@@ -456,6 +460,188 @@ async fn every_server_function_checks_its_caller() {
         }
         server.stop().await;
         assert!(failures.is_empty(), "authorization failures:\n{}", failures.join("\n"));
+    })
+    .await;
+}
+
+/// Who may call a route: the minimum role, and whether its path names an
+/// object of the token's team (so another team's token gets 404).
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    minimum: Role,
+    names_object: bool,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    minimum: Role,
+    names_object: bool,
+) -> Route {
+    Route { method, path, minimum, names_object }
+}
+
+/// Every route of the API. A route of the OpenAPI document missing here
+/// fails the test, so new routes must join it.
+const ROUTES: &[Route] = &[
+    route("GET", "/api/v1/monitors", Role::Viewer, false),
+    route("POST", "/api/v1/monitors", Role::Editor, false),
+    route("GET", "/api/v1/monitors/{id}", Role::Viewer, true),
+    route("PUT", "/api/v1/monitors/{id}", Role::Editor, true),
+    route("DELETE", "/api/v1/monitors/{id}", Role::Editor, true),
+    route("POST", "/api/v1/monitors/{id}/pause", Role::Editor, true),
+    route("POST", "/api/v1/monitors/{id}/resume", Role::Editor, true),
+    route("POST", "/api/v1/monitors/{id}/check", Role::Editor, true),
+    route("GET", "/api/v1/monitors/{id}/checks", Role::Viewer, true),
+    route("GET", "/api/v1/monitors/{id}/state-changes", Role::Viewer, true),
+    route("GET", "/api/v1/reactions", Role::Viewer, false),
+    route("POST", "/api/v1/reactions", Role::Editor, false),
+    route("GET", "/api/v1/reactions/{id}", Role::Viewer, true),
+    route("PUT", "/api/v1/reactions/{id}", Role::Editor, true),
+    route("DELETE", "/api/v1/reactions/{id}", Role::Editor, true),
+    route("POST", "/api/v1/reactions/{id}/enable", Role::Editor, true),
+    route("POST", "/api/v1/reactions/{id}/disable", Role::Editor, true),
+    route("GET", "/api/v1/reactions/{id}/preview", Role::Viewer, true),
+    route("GET", "/api/v1/executions", Role::Viewer, false),
+    route("GET", "/api/v1/executions/{id}", Role::Viewer, true),
+    route("GET", "/api/v1/connections", Role::Viewer, false),
+    route("POST", "/api/v1/connections", Role::Admin, false),
+    route("DELETE", "/api/v1/connections/{id}", Role::Admin, true),
+    route("GET", "/api/v1/connections/{id}/apps", Role::Viewer, true),
+    route("GET", "/api/v1/connections/{id}/apps/{app}", Role::Viewer, true),
+    route("GET", "/api/v1/config", Role::Viewer, false),
+    route("POST", "/api/v1/config", Role::Editor, false),
+];
+
+/// Builds the concrete path and body of one call, creating the objects it
+/// acts on.
+async fn api_request(route: &Route, fixture: &ApiFixture) -> (String, Body) {
+    let with_id = |id: i64| route.path.replace("{id}", &id.to_string());
+    let monitor_body = || json!({"name": unique_email(), "kind": "heartbeat", "grace_secs": 30});
+    match (route.method, route.path) {
+        ("POST", "/api/v1/monitors") => (route.path.into(), Body::Json(monitor_body())),
+        ("PUT", "/api/v1/monitors/{id}") => {
+            (with_id(fixture.monitor().await), Body::Json(monitor_body()))
+        }
+        (_, path) if path.starts_with("/api/v1/monitors/{id}") => {
+            (with_id(fixture.monitor().await), Body::Empty)
+        }
+        ("POST", "/api/v1/reactions") | ("PUT", "/api/v1/reactions/{id}") => {
+            let body = json!({
+                "name": unique_email(),
+                "kind": "scale_out",
+                "monitor_id": fixture.monitor().await,
+                "connection_id": fixture.connection_id,
+                "app": fixture.app_name,
+                "call_on": "failed",
+                "process_type": "web",
+                "max_quantity": 3,
+            });
+            let path = if route.method == "PUT" {
+                with_id(fixture.reaction().await)
+            } else {
+                route.path.into()
+            };
+            (path, Body::Json(body))
+        }
+        (_, path) if path.starts_with("/api/v1/reactions/{id}") => {
+            (with_id(fixture.reaction().await), Body::Empty)
+        }
+        (_, "/api/v1/executions/{id}") => (with_id(fixture.execution().await), Body::Empty),
+        ("POST", "/api/v1/connections") => {
+            (route.path.into(), Body::Json(json!({"api_key": "HRKU-not-a-real-key"})))
+        }
+        ("DELETE", "/api/v1/connections/{id}") => {
+            let (id, _) = add_connection(
+                &fixture.db,
+                &fixture.server.sandbox.sandbox,
+                fixture.team_a,
+                fixture.owner_a,
+                ConnectionKind::Sandbox,
+                None,
+            )
+            .await;
+            (with_id(id), Body::Empty)
+        }
+        (_, "/api/v1/connections/{id}/apps") => (with_id(fixture.connection_id), Body::Empty),
+        (_, "/api/v1/connections/{id}/apps/{app}") => {
+            (with_id(fixture.connection_id).replace("{app}", &fixture.app_name), Body::Empty)
+        }
+        ("POST", "/api/v1/config") => {
+            let yaml =
+                format!("version: 1\nmonitors:\n- name: {}\n  kind: heartbeat\n", unique_email());
+            (route.path.into(), Body::Yaml(yaml))
+        }
+        (_, path) => (path.into(), Body::Empty),
+    }
+}
+
+fn token_role(caller: TokenCaller) -> Option<Role> {
+    match caller {
+        TokenCaller::Anonymous => None,
+        TokenCaller::Viewer => Some(Role::Viewer),
+        TokenCaller::Editor => Some(Role::Editor),
+        TokenCaller::Admin | TokenCaller::Outsider => Some(Role::Admin),
+    }
+}
+
+#[tokio::test]
+async fn every_api_route_checks_its_token() {
+    on_each_backend(|db| async move {
+        let fixture = ApiFixture::new(db.clone(), Settings::default()).await;
+        let document = openapi(&fixture.server).await;
+
+        let documented: BTreeSet<(String, String)> = document.operations().into_iter().collect();
+        let listed: BTreeSet<(String, String)> =
+            ROUTES.iter().map(|route| (route.method.to_string(), route.path.to_string())).collect();
+        assert_eq!(documented, listed, "the OpenAPI document and the ROUTES table differ");
+
+        let mut failures = Vec::new();
+        for route in ROUTES {
+            for caller in TOKEN_CALLERS {
+                let (path, body) = api_request(route, &fixture).await;
+                let reply = fixture.api(caller).send(route.method, &path, body).await;
+                let expected = match token_role(caller) {
+                    None => Some(401),
+                    Some(role) if role < route.minimum => Some(403),
+                    Some(_) if caller == TokenCaller::Outsider && route.names_object => Some(404),
+                    Some(_) => None,
+                };
+                let refused = matches!(reply.status, 401 | 403 | 404);
+                match expected {
+                    Some(status) if reply.status != status => failures.push(format!(
+                        "{} {path} as {caller:?}: expected {status}, got {} {}",
+                        route.method, reply.status, reply.text
+                    )),
+                    None if refused || reply.status >= 500 => failures.push(format!(
+                        "{} {path} as {caller:?}: expected no refusal, got {} {}",
+                        route.method, reply.status, reply.text
+                    )),
+                    _ => {}
+                }
+                if caller == TokenCaller::Outsider
+                    && (reply.text.contains("team-a")
+                        || reply.text.contains(&fixture.account_email))
+                {
+                    failures.push(format!(
+                        "{} {path} as outsider leaked team A data: {}",
+                        route.method, reply.text
+                    ));
+                }
+                if caller != TokenCaller::Anonymous
+                    && !reply.headers.contains_key("ratelimit-remaining")
+                {
+                    failures
+                        .push(format!("{} {path}: no RateLimit-Remaining header", route.method));
+                }
+                if let Err(error) = conforms(&document, route.method, route.path, &reply) {
+                    failures.push(error);
+                }
+            }
+        }
+        fixture.server.stop().await;
+        assert!(failures.is_empty(), "API authorization failures:\n{}", failures.join("\n"));
     })
     .await;
 }

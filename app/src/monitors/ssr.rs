@@ -419,10 +419,12 @@ fn initial_due(draft: &MonitorDraft, now: i64) -> i64 {
 
 fn storage_error(name: &str, error: MonitorsError) -> AppError {
     match error {
-        MonitorsError::DuplicateName => AppError::invalid(
-            "name",
-            format!("A monitor named {name:?} already exists in this team; choose another name."),
-        ),
+        MonitorsError::DuplicateName => AppError::Taken {
+            field: "name".into(),
+            message: format!(
+                "A monitor named {name:?} already exists in this team; choose another name."
+            ),
+        },
         MonitorsError::NotFound => AppError::NotFound("Monitor".into()),
         other => AppError::internal("monitor storage failed", other),
     }

@@ -365,10 +365,12 @@ pub async fn check_fields(
 
 fn storage_error(name: &str, error: ReactionsError) -> AppError {
     match error {
-        ReactionsError::DuplicateName => AppError::invalid(
-            "name",
-            format!("A reaction named {name:?} already exists in this team; choose another name."),
-        ),
+        ReactionsError::DuplicateName => AppError::Taken {
+            field: "name".into(),
+            message: format!(
+                "A reaction named {name:?} already exists in this team; choose another name."
+            ),
+        },
         ReactionsError::NotFound => AppError::NotFound("Reaction".into()),
         other => AppError::internal("reaction storage failed", other),
     }

@@ -245,6 +245,12 @@ async fn errors_share_one_shape() {
         assert_eq!((invalid.status, invalid.code()), (422, Some("invalid")), "{}", invalid.text);
         assert_eq!(invalid.json.pointer("/error/field"), Some(&json!("interval_secs")));
 
+        let first = editor.post("/api/v1/monitors", json!({"name": "nightly", "kind": "heartbeat"})).await;
+        assert_eq!(first.status, 201, "{}", first.text);
+        let taken = editor.post("/api/v1/monitors", json!({"name": "nightly", "kind": "heartbeat"})).await;
+        assert_eq!((taken.status, taken.code()), (409, Some("conflict")), "{}", taken.text);
+        assert_eq!(taken.json.pointer("/error/field"), Some(&json!("name")));
+
         let missing = editor.get("/api/v1/monitors/999999").await;
         assert_eq!((missing.status, missing.code()), (404, Some("not_found")));
         let unknown_path = editor.get("/api/v1/nothing-here").await;
@@ -265,6 +271,7 @@ async fn errors_share_one_shape() {
         for (method, template, reply) in [
             ("POST", "/api/v1/monitors", &malformed),
             ("POST", "/api/v1/monitors", &invalid),
+            ("POST", "/api/v1/monitors", &taken),
             ("GET", "/api/v1/monitors/{id}", &missing),
             ("GET", "/api/v1/monitors/{id}", &bad_id),
             ("GET", "/api/v1/executions", &bad_filter),
@@ -530,7 +537,7 @@ async fn pages_of_checks_changes_and_executions() {
             .get(&format!("/api/v1/monitors/{monitor}/state-changes?limit=4&before={cursor}"))
             .await;
         assert_eq!(items(&rest).len(), 2, "{}", rest.text);
-        let paused = viewer.get(&format!("/api/v1/monitors?state=paused")).await;
+        let paused = viewer.get("/api/v1/monitors?state=paused").await;
         assert!(items(&paused).is_empty(), "{}", paused.text);
         fixture.server.stop().await;
     })

@@ -339,8 +339,10 @@ impl Reply {
         matches!(self.error_kind().as_deref(), Some("Unauthenticated" | "Forbidden" | "NotFound"))
     }
 
+    /// Returns the form field of an `Invalid` or `Taken` error.
     pub fn error_field(&self) -> Option<&str> {
-        self.body.get("Invalid")?.get("field")?.as_str()
+        let error = self.body.get("Invalid").or_else(|| self.body.get("Taken"))?;
+        error.get("field")?.as_str()
     }
 }
 

@@ -26,7 +26,8 @@ pub struct ErrorDetail {
     pub code: String,
     /// A description of the failure and the next step, for people.
     pub message: String,
-    /// The request field at fault, for `invalid` errors.
+    /// The request field at fault, for `invalid` errors and for `conflict`
+    /// errors about a value in use, such as a name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
@@ -74,7 +75,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Invalid { .. } => "invalid",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict(_) | AppError::Taken { .. } => "conflict",
             AppError::Heroku { .. } => "heroku_error",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Internal | AppError::Transport(_) => "internal",

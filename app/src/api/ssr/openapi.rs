@@ -64,7 +64,7 @@ const ERRORS: [(&str, &str); 8] = [
     ("401", "The token is missing, unknown, expired or revoked"),
     ("403", "The token's role does not allow this action"),
     ("404", "No such object in the token's team"),
-    ("409", "The request conflicts with the current state"),
+    ("409", "The request conflicts with the current state, e.g. a name in use"),
     ("422", "A field is invalid; `field` names it"),
     ("429", "The token's rate limit is reached; see Retry-After"),
     ("502", "Heroku refused or failed the call"),

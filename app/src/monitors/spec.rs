@@ -160,8 +160,7 @@ impl MonitorSpec {
 mod tests {
     use super::*;
     use crate::monitors::probe::ProbeOptions;
-    use crate::monitors::ssr::{form_of, validate};
-    use crate::monitors::{Monitor, MonitorState};
+    use crate::monitors::ssr::{form_of, unsaved_monitor, validate};
 
     fn spec(kind: MonitorKind) -> MonitorSpec {
         MonitorSpec {
@@ -194,20 +193,7 @@ mod tests {
         for kind in MonitorKind::ALL {
             let draft = validate(&spec(kind).to_form(), &ProbeOptions::default())
                 .unwrap_or_else(|error| panic!("{kind:?}: {error}"));
-            let monitor = Monitor {
-                id: 1,
-                name: draft.name.clone(),
-                settings: draft.settings.clone(),
-                interval_secs: draft.interval_secs,
-                fail_after: draft.fail_after,
-                recover_after: draft.recover_after,
-                state: MonitorState::Pending,
-                state_changed_at: 0,
-                last_check: None,
-                last_ping_at: None,
-                created_at: 0,
-                updated_at: 0,
-            };
+            let monitor = unsaved_monitor(&draft);
             let exported = MonitorSpec::from_form(&form_of(&monitor), kind);
             let again = validate(&exported.to_form(), &ProbeOptions::default()).unwrap();
             assert_eq!(again, draft, "{kind:?}");

@@ -335,6 +335,25 @@ fn regex_problem(error: &regex::Error) -> String {
     last.trim().trim_start_matches("error: ").to_string()
 }
 
+/// Builds a monitor with a draft's settings that was never stored, to turn
+/// the draft into a form or compare it with a stored monitor.
+pub fn unsaved_monitor(draft: &MonitorDraft) -> Monitor {
+    Monitor {
+        id: 0,
+        name: draft.name.clone(),
+        settings: draft.settings.clone(),
+        interval_secs: draft.interval_secs,
+        fail_after: draft.fail_after,
+        recover_after: draft.recover_after,
+        state: MonitorState::Pending,
+        state_changed_at: 0,
+        last_check: None,
+        last_ping_at: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
 /// Builds the form the edit page shows for a stored monitor.
 pub fn form_of(monitor: &Monitor) -> MonitorForm {
     let checked = |on: bool| on.then(|| "on".to_string());
@@ -833,20 +852,7 @@ mod tests {
             original.max_response_ms = "750".into();
             original.keyword_mode = "absent".into();
             let draft = validate(&original, &ProbeOptions::default()).unwrap();
-            let monitor = Monitor {
-                id: 1,
-                name: draft.name.clone(),
-                settings: draft.settings.clone(),
-                interval_secs: draft.interval_secs,
-                fail_after: draft.fail_after,
-                recover_after: draft.recover_after,
-                state: MonitorState::Pending,
-                state_changed_at: 0,
-                last_check: None,
-                last_ping_at: None,
-                created_at: 0,
-                updated_at: 0,
-            };
+            let monitor = unsaved_monitor(&draft);
             let again = validate(&form_of(&monitor), &ProbeOptions::default()).unwrap();
             assert_eq!(again, draft, "{kind}");
         }

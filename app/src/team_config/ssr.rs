@@ -11,9 +11,9 @@ use super::{Action, Change, FileFormat, ImportReport};
 use crate::accounts::Role;
 use crate::accounts::ssr::Caller;
 use crate::error::AppError;
+use crate::monitors::Monitor;
 use crate::monitors::spec::MonitorSpec;
 use crate::monitors::ssr::{self as monitors, form_of};
-use crate::monitors::{Monitor, MonitorState};
 use crate::reactions::spec::ReactionSpec;
 use crate::reactions::ssr as reactions;
 use crate::state::AppState;
@@ -282,24 +282,6 @@ fn changed_fields<A: Serialize, B: Serialize>(old: &A, new: &B) -> Vec<String> {
     keys.into_iter().filter(|key| old.get(*key) != new.get(*key)).cloned().collect()
 }
 
-/// Builds the monitor a draft would store, to compare with the stored one.
-fn as_monitor(draft: &MonitorDraft) -> Monitor {
-    Monitor {
-        id: 0,
-        name: draft.name.clone(),
-        settings: draft.settings.clone(),
-        interval_secs: draft.interval_secs,
-        fail_after: draft.fail_after,
-        recover_after: draft.recover_after,
-        state: MonitorState::Pending,
-        state_changed_at: 0,
-        last_check: None,
-        last_ping_at: None,
-        created_at: 0,
-        updated_at: 0,
-    }
-}
-
 fn stored_draft(record: &MonitorRecord) -> MonitorDraft {
     MonitorDraft {
         name: record.monitor.name.clone(),
@@ -490,8 +472,10 @@ fn plan_monitor(
             Vec::new(),
         ));
     }
-    let fields =
-        changed_fields(&monitor_spec(&existing.monitor), &monitor_spec(&as_monitor(&draft)));
+    let fields = changed_fields(
+        &monitor_spec(&existing.monitor),
+        &monitor_spec(&monitors::unsaved_monitor(&draft)),
+    );
     Ok((
         PlannedMonitor { form, existing: Some(existing.monitor.id), action: Action::Update },
         fields,

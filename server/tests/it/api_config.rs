@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use server::worker::clock::Clock;
 use server::worker::reactions::{Engine, EngineConfig};
 
-use crate::api::{Api, ApiReply, Body, token};
+use crate::api::{Api, ApiReply, Body, conforms, openapi, token};
 use crate::support::{
     TestServer, add_connection, add_team, app_state, connect_account, on_each_backend, seeded_app,
 };
@@ -71,6 +71,21 @@ fn actions(reply: &ApiReply) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Starts a server and creates a team connected to a new sandbox account;
+/// returns the server, the team and owner ids, the connection id and the
+/// account.
+async fn team_with_account(
+    db: &Db,
+    name: &str,
+) -> (TestServer, i64, i64, i64, server::sandbox::SandboxAccount) {
+    let (team, owner) = add_team(db, name, &format!("owner@{}.test", name.to_lowercase())).await;
+    let server = TestServer::start(db.clone()).await;
+    let (connection_id, account) =
+        add_connection(db, &server.sandbox.sandbox, team, owner, ConnectionKind::Sandbox, None)
+            .await;
+    (server, team, owner, connection_id, account)
+}
+
 /// Creates a team with a connection to `account` and returns an editor
 /// token's client.
 async fn team_with(
@@ -96,17 +111,8 @@ async fn team_with(
 #[tokio::test]
 async fn export_import_round_trip_reproduces_configuration() {
     on_each_backend(|db| async move {
-        let (team_a, owner_a) = add_team(&db, "Source", "owner@source.test").await;
-        let server = TestServer::start(db.clone()).await;
-        let (connection_id, account) = add_connection(
-            &db,
-            &server.sandbox.sandbox,
-            team_a,
-            owner_a,
-            ConnectionKind::Sandbox,
-            None,
-        )
-        .await;
+        let (server, team_a, owner_a, connection_id, account) =
+            team_with_account(&db, "Source").await;
         let source =
             Api::new(&server, Some(&token(&db, team_a, Role::Editor, Some(owner_a)).await));
         populate(
@@ -159,17 +165,7 @@ async fn export_import_round_trip_reproduces_configuration() {
 #[tokio::test]
 async fn import_reports_updates_and_rejects_bad_files() {
     on_each_backend(|db| async move {
-        let (team, owner) = add_team(&db, "Ops", "owner@ops.test").await;
-        let server = TestServer::start(db.clone()).await;
-        let (connection_id, account) = add_connection(
-            &db,
-            &server.sandbox.sandbox,
-            team,
-            owner,
-            ConnectionKind::Sandbox,
-            None,
-        )
-        .await;
+        let (server, team, owner, connection_id, account) = team_with_account(&db, "Ops").await;
         let api = Api::new(&server, Some(&token(&db, team, Role::Editor, Some(owner)).await));
         populate(&api, connection_id, &seeded_app(&account, "shop"), &seeded_app(&account, "blog"))
             .await;
@@ -267,10 +263,7 @@ async fn credentials_in_headers_stay_out_of_files() {
 #[tokio::test]
 async fn script_creates_monitor_and_reaction_and_reads_executions() {
     on_each_backend(|db| async move {
-        let (team, owner) = add_team(&db, "Ops", "owner@ops.test").await;
-        let server = TestServer::start(db.clone()).await;
-        let (connection_id, account) =
-            add_connection(&db, &server.sandbox.sandbox, team, owner, ConnectionKind::Sandbox, None).await;
+        let (server, team, owner, connection_id, account) = team_with_account(&db, "Ops").await;
         let api = Api::new(&server, Some(&token(&db, team, Role::Editor, Some(owner)).await));
         let shop = seeded_app(&account, "shop");
 
@@ -311,15 +304,22 @@ async fn script_creates_monitor_and_reaction_and_reads_executions() {
         let engine = Engine::new(app_state(db.clone(), &server.sandbox.url), EngineConfig::default(), Clock::system());
         assert_eq!(engine.run_once().await, 1);
 
+        let document = openapi(&server).await;
+        conforms(&document, "POST", "/api/v1/monitors", &monitor).unwrap();
+        conforms(&document, "POST", "/api/v1/reactions", &reaction).unwrap();
         let failed = api.get(&format!("/api/v1/monitors/{monitor_id}")).await;
         assert_eq!(failed.json["state"], json!("failed"));
         let executions = api.get(&format!("/api/v1/executions?reaction_id={reaction_id}")).await;
+        conforms(&document, "GET", "/api/v1/executions", &executions).unwrap();
         let execution: &Value = &executions.json["items"][0];
+        assert!(execution["detail"]["step"].is_object(), "{}", executions.text);
         assert_eq!(execution["outcome"], json!("succeeded"), "{}", executions.text);
         assert_eq!(execution["summary"], json!("web 2 → 3"));
         let one = api.get(&format!("/api/v1/executions/{}", execution["id"])).await;
         assert_eq!(one.json, *execution);
+        conforms(&document, "GET", "/api/v1/executions/{id}", &one).unwrap();
         let checks = api.get(&format!("/api/v1/monitors/{monitor_id}/checks")).await;
+        conforms(&document, "GET", "/api/v1/monitors/{id}/checks", &checks).unwrap();
         assert_eq!(checks.json["items"][0]["reason"], json!("heartbeat missed"));
 
         let disabled = api.send("POST", &format!("/api/v1/reactions/{reaction_id}/disable"), Body::Empty).await;

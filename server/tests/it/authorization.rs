@@ -173,29 +173,13 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
         }
         "create_reaction" | "preview_reaction_form" => reaction_form(fixture, None).await,
         "update_reaction" => {
-            let id = scale_out_reaction(
-                &fixture.db,
-                fixture.team_a,
-                fixture.connection_id,
-                &fixture.app_name,
-            )
-            .await;
+            let id = team_a_reaction(fixture).await;
             let mut args = reaction_form(fixture, None).await;
             args.push(("id", id.to_string()));
             args
         }
         "get_reaction" | "preview_reaction" | "delete_reaction" => {
-            vec![(
-                "id",
-                scale_out_reaction(
-                    &fixture.db,
-                    fixture.team_a,
-                    fixture.connection_id,
-                    &fixture.app_name,
-                )
-                .await
-                .to_string(),
-            )]
+            vec![("id", team_a_reaction(fixture).await.to_string())]
         }
         "list_api_tokens" | "api_reference" => vec![],
         "create_api_token" => {
@@ -223,20 +207,7 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
             vec![("text", text)]
         }
         "set_reaction_enabled" => {
-            vec![
-                (
-                    "id",
-                    scale_out_reaction(
-                        &fixture.db,
-                        fixture.team_a,
-                        fixture.connection_id,
-                        &fixture.app_name,
-                    )
-                    .await
-                    .to_string(),
-                ),
-                ("enabled", "false".into()),
-            ]
+            vec![("id", team_a_reaction(fixture).await.to_string()), ("enabled", "false".into())]
         }
         other => {
             panic!("server function {other} has no arguments in the authorization test; add it")
@@ -335,6 +306,11 @@ fn names_team_a_object(endpoint: &str) -> bool {
 
 async fn throwaway_member(db: &Db, team: i64) -> i64 {
     add_user(db, &unique_email(), team, Role::Viewer).await
+}
+
+/// A new scale-out reaction of team A on the fixture's app.
+async fn team_a_reaction(fixture: &Fixture) -> i64 {
+    scale_out_reaction(&fixture.db, fixture.team_a, fixture.connection_id, &fixture.app_name).await
 }
 
 /// A reaction form for team A's connection and monitor, with a new name.

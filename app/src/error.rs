@@ -24,7 +24,7 @@ pub enum AppError {
     /// not enabled.
     #[error("{0}")]
     Conflict(String),
-    /// A value that must be unique, such as a monitor's name, is in use;
+    /// A value that must be unique, such as a monitor's name, is in use.
     /// `field` names the form field, as for `Invalid`.
     #[error("{message}")]
     Taken { field: String, message: String },

@@ -36,7 +36,9 @@ test("admin creates an API token, a script uses it, and revoking it ends access"
   await open(page, "/settings/api");
   const lastUsed = page.getByRole("row", { name: /deploy script/ }).getByRole("cell").nth(4);
   await expect(lastUsed).not.toHaveText("—");
-  await page.getByRole("button", { name: "Revoke deploy script" }).click();
+  const listedRow = page.getByRole("row", { name: /deploy script/ });
+  await listedRow.getByText("Revoke…").click();
+  await listedRow.getByRole("button", { name: "Revoke deploy script" }).click();
   await expect(page.getByRole("row", { name: /deploy script/ }).getByRole("cell", { name: "Revoked" })).toBeVisible();
   const refused = await page.context().request.get("/api/v1/monitors", { headers });
   expect(refused.status()).toBe(401);

@@ -178,12 +178,16 @@ fn TokenTable(list: ApiTokens, revoke: ServerAction<RevokeApiToken>) -> impl Int
                                     {(status == "Active")
                                         .then(|| {
                                             view! {
-                                                <ActionForm action=revoke attr:class="inline-form">
-                                                    <input type="hidden" name="token_id" value=token.id.to_string() />
-                                                    <button type="submit" class="secondary" aria-label=revoke_label>
-                                                        "Revoke"
-                                                    </button>
-                                                </ActionForm>
+                                                // Revoking cannot be undone, so it takes a second click.
+                                                <details class="danger-zone">
+                                                    <summary>"Revoke…"</summary>
+                                                    <ActionForm action=revoke attr:class="inline-form">
+                                                        <input type="hidden" name="token_id" value=token.id.to_string() />
+                                                        <button type="submit" class="danger" aria-label=revoke_label>
+                                                            "Revoke now"
+                                                        </button>
+                                                    </ActionForm>
+                                                </details>
                                             }
                                         })}
                                 </td>

@@ -1,6 +1,6 @@
 //! Every server function and every REST API route, called as every kind of
 //! caller: the ones that must be refused are, and a member or token of
-//! another team never sees this team's data. A server function or route
+//! another team never receives this team's data. A server function or route
 //! missing from its table fails the test, so new ones must join it.
 
 use std::collections::BTreeSet;

@@ -22,6 +22,7 @@ end2end/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
   -o "$site/pkg/rebound.wasm" "$site/pkg/rebound.wasm"
 cp style/main.css "$site/pkg/rebound.css"
 cp -R public/. "$site/"
+node scripts/compress.mjs "$site"
 
 printf '\n==> Building the rebound binary (%s)\n' "$profile"
 if [[ "$profile" == release ]]; then

@@ -133,8 +133,21 @@ fn UserMenu(viewer: Viewer) -> impl IntoView {
     let current_id = viewer.team.as_ref().map(|team| team.id);
     let current_name = viewer.team.as_ref().map(|team| team.name.clone()).unwrap_or_default();
     let role = viewer.role.map(Role::label).unwrap_or_default();
-    view! {
-        <div class="user-menu">
+    // One team needs no chooser; with several, the chooser names the
+    // current one, so the name is not repeated beside it.
+    let team = if viewer.teams.len() > 1 {
+        let options = viewer
+            .teams
+            .iter()
+            .map(|team| {
+                view! {
+                    <option value=team.id.to_string() selected=Some(team.id) == current_id>
+                        {team.name.clone()}
+                    </option>
+                }
+            })
+            .collect_view();
+        view! {
             <ActionForm action=switch attr:class="team-switcher">
                 <label for="team-switcher">"Team"</label>
                 <select
@@ -148,24 +161,21 @@ fn UserMenu(viewer: Viewer) -> impl IntoView {
                         }
                     }
                 >
-                    {viewer
-                        .teams
-                        .iter()
-                        .map(|team| {
-                            view! {
-                                <option value=team.id.to_string() selected=Some(team.id) == current_id>
-                                    {team.name.clone()}
-                                </option>
-                            }
-                        })
-                        .collect_view()}
+                    {options}
                 </select>
                 <noscript>
                     <button type="submit" class="secondary">"Switch"</button>
                 </noscript>
             </ActionForm>
+        }
+        .into_any()
+    } else {
+        view! { <span class="team-name">{current_name}</span> }.into_any()
+    };
+    view! {
+        <div class="user-menu">
             <span class="current-team" data-testid="current-team">
-                {current_name}
+                {team}
                 <span class="role-badge">{role}</span>
             </span>
             <a href="/teams/new" class="subtle">"New team"</a>

@@ -87,3 +87,16 @@ test("a wrong API key is refused with a message on the field", async ({ page }) 
   await expect(page.getByText("Heroku rejected this API key: Invalid credentials provided.")).toBeVisible();
   await expect(page.getByText("No Heroku account is connected yet.")).toBeVisible();
 });
+
+test("an API key error clears once another connection is made", async ({ page }) => {
+  await connectionsPage(page);
+  await waitForHydration(page);
+  await page.getByLabel("Heroku API key").fill("HRKU-not-a-key");
+  await page.getByRole("button", { name: "Connect with API key" }).click();
+  const refusal = page.getByText("Heroku rejected this API key: Invalid credentials provided.");
+  await expect(refusal).toBeVisible();
+
+  await page.getByRole("button", { name: "Connect a sandbox account" }).click();
+  await expect(page.getByRole("row", { name: /sandbox-user-.*Simulated/ })).toBeVisible();
+  await expect(refusal).toBeHidden();
+});

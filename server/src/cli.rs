@@ -25,7 +25,11 @@ pub fn main() -> ExitCode {
     // scripts to capture), so their log lines go to stderr.
     let operator_command =
         matches!(cli.command, Some(Command::User { .. } | Command::Token { .. }));
-    init_logging(&cli.storage.log, operator_command);
+    // Benchmarks print their figures on standard output; the worker's
+    // per-check and per-reaction lines would drown them.
+    let quiet_by_default = matches!(cli.command, Some(Command::Bench { .. }))
+        && matches.value_source("log") == Some(clap::parser::ValueSource::DefaultValue);
+    init_logging(if quiet_by_default { "warn" } else { &cli.storage.log }, operator_command);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -39,6 +43,7 @@ pub fn main() -> ExitCode {
             Some(Command::Sandbox) => run_sandbox(&cli.serve, port_from_env).await,
             Some(Command::User { command }) => user_command(&cli.storage, command).await,
             Some(Command::Token { command }) => token_command(&cli.storage, command).await,
+            Some(Command::Bench { which }) => crate::bench::run(which).await,
         }
     });
     match result {

@@ -49,6 +49,13 @@ pub enum Command {
     /// server) on --host and --port, for several Rebound processes to share
     /// through --sandbox-url.
     Sandbox,
+    /// Measure this build on this machine and print the figures (see
+    /// docs/benchmarks.md). Benchmarks create their own data and need no
+    /// running instance.
+    Bench {
+        #[command(subcommand)]
+        which: crate::bench::BenchCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 //! [`cli::main`]; tests drive [`serve::router`] and [`serve::serve_until`].
 
 pub mod assets;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod heartbeat;

@@ -53,6 +53,16 @@ pub fn ConnectionsPage() -> impl IntoView {
         |_| list_connections(),
     );
 
+    // An API key error stays beside its form until something else happens
+    // on the page; after another connection or a removal it is stale.
+    Effect::new(move |previous: Option<(usize, usize)>| {
+        let versions = (connect_sandbox.version().get(), disconnect.version().get());
+        if previous.is_some_and(|previous| previous != versions) {
+            connect_key.value().set(None);
+        }
+        versions
+    });
+
     // With JavaScript the OAuth start returns the consent page's URL; a
     // plain form post is redirected there by the server instead.
     Effect::new(move |_| {
@@ -250,7 +260,7 @@ fn ConnectForms(
             } else {
                 view! {
                     <p>
-                        "No OAuth client is configured on this instance. To enable this button, register an API client with Heroku, for example with the Heroku CLI:"
+                        "Signing in with Heroku (OAuth) needs an API client registered with Heroku, and this instance has none configured. Register one, for example with the Heroku CLI:"
                     </p>
                     <pre class="code-block">{format!("heroku clients:create \"Rebound\" {callback_url}")}</pre>
                     <p>

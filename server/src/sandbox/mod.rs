@@ -241,6 +241,11 @@ impl Sandbox {
         self.lock().calls.counts.get(key).copied().unwrap_or(0)
     }
 
+    /// When `key` was first called, in wall-clock epoch milliseconds.
+    pub fn first_call_at(&self, key: &str) -> Option<i64> {
+        self.lock().calls.first_at.get(key).copied()
+    }
+
     /// Sets an account's remaining rate-limit budget.
     pub fn set_rate_limit(&self, account_email: &str, remaining: u32) {
         let now = self.now();

@@ -672,10 +672,14 @@ pub fn add_app(
 #[derive(Default)]
 pub struct CallLog {
     pub counts: HashMap<String, u64>,
+    /// Wall-clock time (epoch ms) of the first call of each key, for
+    /// measuring how soon Rebound reacts.
+    pub first_at: HashMap<String, i64>,
 }
 
 impl CallLog {
     pub fn record(&mut self, key: String) {
+        self.first_at.entry(key.clone()).or_insert_with(app::time::now_ms);
         *self.counts.entry(key).or_default() += 1;
     }
 }

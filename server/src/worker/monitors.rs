@@ -174,7 +174,7 @@ impl Scheduler {
 
     /// Returns how long to sleep before the next monitor is due, at most the poll interval.
     async fn time_until_next_due(&self) -> Duration {
-        match store::next_due_at(&self.state.db).await {
+        match store::next_due_at(&self.state.db, self.clock.now_ms()).await {
             Ok(Some(due)) => {
                 let wait = (due - self.clock.now_ms()).max(0) as u64;
                 Duration::from_millis(wait).min(self.config.poll_interval)

@@ -503,3 +503,55 @@ async fn bundle_files_are_served_with_types() {
     server.stop().await;
     database.drop_database().await;
 }
+
+#[tokio::test]
+async fn bundle_is_sent_compressed_when_accepted() {
+    let database = crate::support::TestDb::sqlite().await;
+    let server = TestServer::start(database.db.clone()).await;
+    // A client that leaves bodies encoded, to see what the server sent.
+    let http = reqwest::Client::builder().no_gzip().no_brotli().no_deflate().build().unwrap();
+    let fetch = |encoding: &'static str| {
+        let request = http.get(format!("{}/pkg/rebound.wasm", server.url));
+        async move { request.header("accept-encoding", encoding).send().await.unwrap() }
+    };
+
+    let plain = fetch("identity").await;
+    assert_eq!(plain.status(), 200, "the site is built (scripts/build.sh) before the tests");
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["vary"], "accept-encoding");
+    let plain_tag = plain.headers()["etag"].to_str().unwrap().to_string();
+    let plain_body = plain.bytes().await.unwrap();
+
+    let zipped = fetch("gzip, deflate").await;
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["content-type"], "application/wasm");
+    let zipped_tag = zipped.headers()["etag"].to_str().unwrap().to_string();
+    assert_ne!(zipped_tag, plain_tag, "each encoding has its own tag");
+    let zipped_body = zipped.bytes().await.unwrap();
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&zipped_body[..]), &mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain_body);
+
+    let best = fetch("gzip, deflate, br").await;
+    assert_eq!(best.headers()["content-encoding"], "br", "brotli is preferred");
+    let best_body = best.bytes().await.unwrap();
+    assert!(best_body.len() < zipped_body.len());
+    let mut unpacked = Vec::new();
+    brotli::BrotliDecompress(&mut &best_body[..], &mut unpacked).unwrap();
+    assert_eq!(unpacked, plain_body);
+
+    let refused = fetch("br;q=0, gzip;q=0").await;
+    assert!(refused.headers().get("content-encoding").is_none());
+
+    let revalidated = http
+        .get(format!("{}/pkg/rebound.wasm", server.url))
+        .header("accept-encoding", "gzip")
+        .header("if-none-match", zipped_tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    server.stop().await;
+    database.drop_database().await;
+}

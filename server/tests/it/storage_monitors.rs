@@ -149,6 +149,27 @@ async fn claims_lease_each_monitor_once() {
 }
 
 #[tokio::test]
+async fn next_due_skips_leased_monitors() {
+    on_each_backend(|db| async move {
+        let (team, _) = add_team(&db, "Ops", "ops@example.com").await;
+        for (name, due) in [("early", T0), ("late", T0 + 30_000)] {
+            store::create(&db, team, &http_draft(name, "https://example.com/"), T0, due, None)
+                .await
+                .unwrap();
+        }
+        assert_eq!(store::next_due_at(&db, T0).await.unwrap(), Some(T0));
+
+        let claimed = store::claim_due(&db, "a", T0, 1, 5_000).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        // The early check is running: the next one to claim is the late one.
+        assert_eq!(store::next_due_at(&db, T0 + 1).await.unwrap(), Some(T0 + 30_000));
+        // Once its lease (2 s timeout plus 5 s margin) runs out, it is due again.
+        assert_eq!(store::next_due_at(&db, T0 + 7_001).await.unwrap(), Some(T0));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn concurrent_claims_are_disjoint() {
     on_each_backend(|db| async move {
         let (team, _) = add_team(&db, "Ops", "ops@example.com").await;

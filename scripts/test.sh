@@ -25,11 +25,13 @@ if [[ -n "${REBOUND_TEST_POSTGRES_URL:-}" ]]; then
     # Databases left by runs that were killed mid-test. Names start with
     # their creation time (rebound_test_<epoch seconds>_...); only those older
     # than three hours are dropped, so a run in progress elsewhere is safe.
+    # Older names had a process id there instead (rebound_test_<pid>_...),
+    # which cannot tell a live run from a dead one, so those are kept.
     cutoff=$(( $(date +%s) - 3 * 3600 ))
     psql "$REBOUND_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'rebound\_test\_%'" |
       while read -r name; do
         created=$(cut -d_ -f3 <<<"$name")
-        if [[ "$created" =~ ^[0-9]+$ && "$created" -lt "$cutoff" ]]; then
+        if [[ "$created" =~ ^[0-9]{10,}$ && "$created" -lt "$cutoff" ]]; then
           echo "Dropping $name, left by an earlier run"
           psql "$REBOUND_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)"
         fi

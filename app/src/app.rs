@@ -9,10 +9,12 @@ use crate::accounts::{
     AccountPage, InvitePage, LoginPage, Logout, NewTeamPage, Role, SetupPage, SwitchTeam, TeamPage,
     Viewer, get_viewer,
 };
+use crate::api::{ApiReferencePage, ApiSettingsPage};
 use crate::components::{action_succeeded, reload_when};
 use crate::connections::{ConnectionAppsPage, ConnectionsPage, HerokuAppPage};
 use crate::monitors::{EditMonitorPage, MonitorPage, MonitorsPage, NewMonitorPage};
 use crate::reactions::{EditReactionPage, NewReactionPage, ReactionPage, ReactionsPage};
+use crate::team_config::ConfigPage;
 
 /// Renders the document around the app (on the server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -84,6 +86,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/monitors/new") view=NewMonitorPage ssr=SsrMode::Async />
                     <Route path=path!("/monitors/:id") view=MonitorPage ssr=SsrMode::Async />
                     <Route path=path!("/monitors/:id/edit") view=EditMonitorPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/api") view=ApiSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/api/reference") view=ApiReferencePage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/config") view=ConfigPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -105,6 +110,7 @@ fn Layout() -> impl IntoView {
                 <A href="/reactions">"Reactions"</A>
                 <A href="/team">"Team"</A>
                 <A href="/connections">"Connections"</A>
+                <A href="/settings/api">"API"</A>
             </nav>
             <Suspense>
                 {move || Suspend::new(async move {

@@ -20,9 +20,14 @@ pub enum AppError {
     /// Bad input; `field` names the form field (or argument) at fault.
     #[error("{message}")]
     Invalid { field: String, message: String },
-    /// The request conflicts with the current state, e.g. a duplicate name.
+    /// The request conflicts with the current state, e.g. the sandbox is
+    /// not enabled.
     #[error("{0}")]
     Conflict(String),
+    /// A value that must be unique, such as a monitor's name, is in use.
+    /// `field` names the form field, as for `Invalid`.
+    #[error("{message}")]
+    Taken { field: String, message: String },
     /// Heroku refused or failed a call; the message is Heroku's own (or
     /// says why Heroku could not be asked).
     #[error("Heroku: {message}")]
@@ -45,10 +50,11 @@ impl AppError {
         AppError::Invalid { field: field.to_string(), message: message.into() }
     }
 
-    /// Returns the field this error is about, if it is a validation error.
+    /// Returns the field this error is about, if it is a validation error
+    /// or a value in use.
     pub fn field(&self) -> Option<&str> {
         match self {
-            AppError::Invalid { field, .. } => Some(field),
+            AppError::Invalid { field, .. } | AppError::Taken { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -69,7 +75,7 @@ impl AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Taken { .. } => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Heroku { .. } => StatusCode::BAD_GATEWAY,
             AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,

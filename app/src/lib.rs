@@ -3,6 +3,7 @@
 //! (storage, sessions, secrets); with `hydrate` it is the browser bundle.
 
 pub mod accounts;
+pub mod api;
 pub mod app;
 pub mod components;
 pub mod connections;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod heroku;
 pub mod monitors;
 pub mod reactions;
+pub mod team_config;
 pub mod time;
 
 #[cfg(feature = "ssr")]

@@ -60,8 +60,13 @@ pub struct Settings {
     /// Take the client address from `X-Forwarded-For` (set when behind a proxy
     /// such as Heroku's router); otherwise the TCP peer address is used.
     pub trust_proxy_headers: bool,
+    /// Requests per minute each API token may make.
+    pub api_rate_limit: u32,
     pub heroku: HerokuSettings,
 }
+
+/// Requests per minute per API token unless configured otherwise.
+pub const DEFAULT_API_RATE_LIMIT: u32 = 300;
 
 /// Where Rebound reaches Heroku, or the sandbox standing in for it.
 #[derive(Debug, Clone, Default)]
@@ -88,6 +93,7 @@ impl Default for Settings {
             public_origin: None,
             session_idle_timeout: Duration::from_secs(14 * 24 * 3600),
             trust_proxy_headers: false,
+            api_rate_limit: DEFAULT_API_RATE_LIMIT,
             heroku: HerokuSettings::default(),
         }
     }

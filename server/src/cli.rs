@@ -11,7 +11,7 @@ use app::time::now_ms;
 use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{Cli, Command, StorageOptions, UserCommand};
+use crate::config::{Cli, Command, StorageOptions, TokenCommand, UserCommand};
 
 pub fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -21,11 +21,15 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
+    // Operator commands print their result on stdout (a new token, for
+    // scripts to capture), so their log lines go to stderr.
+    let operator_command =
+        matches!(cli.command, Some(Command::User { .. } | Command::Token { .. }));
     // Benchmarks print their figures on standard output; the worker's
     // per-check and per-reaction lines would drown them.
     let quiet_by_default = matches!(cli.command, Some(Command::Bench { .. }))
         && matches.value_source("log") == Some(clap::parser::ValueSource::DefaultValue);
-    init_logging(if quiet_by_default { "warn" } else { &cli.storage.log });
+    init_logging(if quiet_by_default { "warn" } else { &cli.storage.log }, operator_command);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -38,6 +42,7 @@ pub fn main() -> ExitCode {
             }
             Some(Command::Sandbox) => run_sandbox(&cli.serve, port_from_env).await,
             Some(Command::User { command }) => user_command(&cli.storage, command).await,
+            Some(Command::Token { command }) => token_command(&cli.storage, command).await,
             Some(Command::Bench { which }) => crate::bench::run(which).await,
         }
     });
@@ -50,16 +55,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, to_stderr: bool) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|error| {
         eprintln!("warning: log filter {filter:?} is invalid ({error}); using \"info\"");
         EnvFilter::new("info")
     });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if to_stderr {
+        logs.with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).init();
+    } else {
+        logs.with_ansi(std::io::stdout().is_terminal()).init();
+    }
 }
 
 /// Connects to the configured database and applies pending migrations.
@@ -139,6 +145,55 @@ async fn create_user(db: &Db, email: &str, team: &str) -> anyhow::Result<()> {
         Err(AccountsError::EmailTaken) => bail!("an account with email {email} already exists"),
         Err(error) => Err(error.into()),
     }
+}
+
+async fn token_command(storage: &StorageOptions, command: TokenCommand) -> anyhow::Result<()> {
+    let db = open_database(storage).await?;
+    let result = match command {
+        TokenCommand::Create { team, role, name, expires_in_days } => {
+            create_token(&db, &team, &role, &name, expires_in_days).await
+        }
+    };
+    db.close().await;
+    result
+}
+
+async fn create_token(
+    db: &Db,
+    team: &str,
+    role: &str,
+    name: &str,
+    expires_in_days: Option<u32>,
+) -> anyhow::Result<()> {
+    use app::api::ssr::tokens;
+    let teams = store::find_teams(db, team).await?;
+    let team = match teams.as_slice() {
+        [team] => team,
+        [] => bail!("no team has the id or name {team:?}"),
+        several => {
+            let ids: Vec<String> = several.iter().map(|team| team.id.to_string()).collect();
+            bail!("several teams are named {team:?} (ids {}); pass the id instead", ids.join(", "))
+        }
+    };
+    let name = tokens::validate_name(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let role = tokens::parse_role(role).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let days = match expires_in_days {
+        Some(days) => {
+            tokens::parse_expiry_days(&days.to_string()).map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+        None => None,
+    };
+    let token = tokens::issue(db, team.id, &name, role, None, days)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!(
+        "Created API token {name:?} ({}) for team {:?} (team {}); it is shown only now:",
+        role.as_str(),
+        team.name,
+        team.id
+    );
+    println!("{}", token.token);
+    Ok(())
 }
 
 /// Reads a password: prompted twice on a terminal, else one line of stdin.

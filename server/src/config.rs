@@ -40,6 +40,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage API tokens from the shell, against the configured database.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Run only the Heroku sandbox (a simulated Heroku API and OAuth
     /// server) on --host and --port, for several Rebound processes to share
     /// through --sandbox-url.
@@ -69,6 +74,26 @@ pub enum UserCommand {
         /// Name of the team the account will own.
         #[arg(long)]
         team: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a team and print it once. It acts with its
+    /// role alone, since no member created it.
+    Create {
+        /// Team id, or the team's name when no other team has it.
+        #[arg(long)]
+        team: String,
+        /// admin, editor or viewer.
+        #[arg(long)]
+        role: String,
+        /// What the token is for, e.g. "deploy script".
+        #[arg(long)]
+        name: String,
+        /// Days until it expires; it never expires without this.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
 }
 
@@ -165,6 +190,12 @@ pub struct ServeOptions {
     /// process (another process on the same database runs them).
     #[arg(long, global = true, env = "REBOUND_NO_WORKER")]
     pub no_worker: bool,
+
+    /// Requests per minute each API token may make; every process on the
+    /// database counts against the same limit.
+    #[arg(long, global = true, env = "REBOUND_API_RATE_LIMIT", default_value_t = app::state::DEFAULT_API_RATE_LIMIT,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_rate_limit: u32,
 }
 
 /// Where Rebound reaches Heroku, and the sandbox that can stand in for it.
@@ -262,6 +293,7 @@ impl Default for ServeOptions {
             keyword_body_limit: 4 * 1024 * 1024,
             check_retention: Duration::from_secs(30 * 24 * 3600),
             no_worker: false,
+            api_rate_limit: app::state::DEFAULT_API_RATE_LIMIT,
         }
     }
 }

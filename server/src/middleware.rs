@@ -151,6 +151,12 @@ pub async fn reject_cross_site(
     if request.uri().path().starts_with("/ping/") {
         return next.run(request).await;
     }
+    // The API authenticates by bearer token alone and ignores cookies, so a
+    // cross-site page cannot act through a visitor's session there. API
+    // requests that carry cookies but no token are checked as usual.
+    if is_script_api_request(&request) {
+        return next.run(request).await;
+    }
     let expected = state.settings.public_origin.clone();
     match check_same_origin(request.headers(), expected.as_deref()) {
         Ok(()) => next.run(request).await,
@@ -163,6 +169,19 @@ pub async fn reject_cross_site(
                 .into_response()
         }
     }
+}
+
+/// Whether a request to the API comes from a script: it carries a bearer
+/// token, or no cookie that a browser could have sent on its own.
+fn is_script_api_request(request: &Request) -> bool {
+    let path = request.uri().path();
+    let under_api = path
+        .strip_prefix(app::api::ssr::BASE_PATH)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    let headers = request.headers();
+    under_api
+        && (app::api::ssr::auth::bearer_token(headers).is_some()
+            || !headers.contains_key(header::COOKIE))
 }
 
 /// Compares the request's source origin with `public_origin`, or with the

@@ -89,6 +89,7 @@ pub async fn run(
         public_origin: serve.public_origin()?,
         session_idle_timeout: serve.session_idle_timeout,
         trust_proxy_headers: serve.trust_proxy_headers,
+        api_rate_limit: serve.api_rate_limit,
         heroku: HerokuSettings {
             client: HerokuConfig {
                 api_url: heroku.heroku_api_url.clone(),
@@ -248,8 +249,8 @@ pub(crate) fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()
 }
 
 /// Builds the whole HTTP surface: pages and server functions (Leptos), the
-/// health check and embedded assets, wrapped in sessions, the cross-site
-/// check, a timeout and request logging.
+/// REST API, the health check and embedded assets, wrapped in sessions, the
+/// cross-site check, a timeout and request logging.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
@@ -280,6 +281,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/healthz", get(healthz))
         .route(CALLBACK_PATH, get(oauth_callback))
         .route("/ping/{token}", get(heartbeat::ping).post(heartbeat::ping))
+        .nest(app::api::ssr::BASE_PATH, app::api::ssr::router(state.clone()))
         .fallback(assets::serve_site_or_not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::reject_cross_site))
         .layer(sessions)

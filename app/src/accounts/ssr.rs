@@ -46,13 +46,28 @@ struct SessionUser {
     epoch: i64,
 }
 
-/// A signed-in user acting in their current team.
+/// Who acts on a team's data: a signed-in member in their current team, or
+/// an API token for its team. Functions shared by server functions and the
+/// REST API take it explicitly and check its role with [`Caller::require`].
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user_id: i64,
-    pub email: String,
     pub team_id: i64,
     pub role: Role,
+    /// The member acting, or the member who created the acting token;
+    /// `None` for a token the operator created with `rebound token create`.
+    pub user_id: Option<i64>,
+    /// The API token acting, if any.
+    pub token_id: Option<i64>,
+}
+
+impl Caller {
+    /// Checks that the caller's role is at least `minimum`.
+    pub fn require(&self, minimum: Role) -> Result<(), AppError> {
+        if self.role < minimum {
+            return Err(AppError::Forbidden);
+        }
+        Ok(())
+    }
 }
 
 async fn session() -> Result<Session, AppError> {
@@ -98,19 +113,24 @@ pub async fn viewer() -> Result<Option<Viewer>, AppError> {
     }))
 }
 
-/// Checks that the request comes from a signed-in user whose role in their
-/// current team is at least `minimum`. Every server function that reads or
-/// changes team data starts here.
-pub async fn require_role(minimum: Role) -> Result<(AppState, Caller), AppError> {
+/// Returns the signed-in user acting in their current team. Server
+/// functions that read or change team data start here (or with
+/// [`require_role`]); the role check follows with [`Caller::require`].
+pub async fn session_caller() -> Result<(AppState, Caller), AppError> {
     let state = app_state()?;
     let session = session().await?;
     let user = session_user(&state.db, &session).await?.ok_or(AppError::Unauthenticated)?;
     let teams = store::teams_of(&state.db, user.id).await?;
     let (team, role) = current_team(&session, &teams).await?.ok_or(AppError::Forbidden)?;
-    if role < minimum {
-        return Err(AppError::Forbidden);
-    }
-    let caller = Caller { user_id: user.id, email: user.email, team_id: team.id, role };
+    let caller = Caller { team_id: team.id, role, user_id: Some(user.id), token_id: None };
+    Ok((state, caller))
+}
+
+/// Checks that the request comes from a signed-in user whose role in their
+/// current team is at least `minimum`.
+pub async fn require_role(minimum: Role) -> Result<(AppState, Caller), AppError> {
+    let (state, caller) = session_caller().await?;
+    caller.require(minimum)?;
     Ok((state, caller))
 }
 
@@ -405,10 +425,15 @@ pub async fn create_invitation(role: String, note: String) -> Result<NewInvitati
 /// The origin links should use: the configured public URL, else the `Host`
 /// the request came to.
 pub(crate) async fn request_origin(state: &AppState) -> String {
+    let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    origin_of(state, &headers)
+}
+
+/// The origin links should use for a request with these headers.
+pub fn origin_of(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(origin) = &state.settings.public_origin {
         return origin.clone();
     }
-    let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3000");
     format!("http://{host}")
 }
@@ -565,7 +590,7 @@ mod tests {
 
     #[test]
     fn admins_cannot_touch_owners() {
-        let admin = Caller { user_id: 1, email: "a@x".into(), team_id: 1, role: Role::Admin };
+        let admin = Caller { team_id: 1, role: Role::Admin, user_id: Some(1), token_id: None };
         let owner = Caller { role: Role::Owner, ..admin.clone() };
         assert!(may_manage(&admin, Role::Editor, Some(Role::Viewer)));
         assert!(may_manage(&admin, Role::Viewer, None));

@@ -18,6 +18,7 @@ use crate::heroku::types::{App, Dyno, Formation, Release};
 
 /// Authentication method of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionKind {
     /// OAuth web flow: an access token that expires and a refresh token.
@@ -62,6 +63,7 @@ impl TryFrom<String> for ConnectionKind {
 
 /// Whether a connection can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionState {
     Ok,
@@ -104,6 +106,7 @@ impl TryFrom<String> for ConnectionState {
 
 /// A connection as pages show it; never carries a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Connection {
     pub id: i64,
     pub kind: ConnectionKind,
@@ -135,6 +138,7 @@ pub struct ConnectionsOverview {
 
 /// A connection's apps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConnectionApps {
     pub connection: Connection,
     pub apps: Vec<App>,
@@ -142,6 +146,7 @@ pub struct ConnectionApps {
 
 /// One app's formation, dynos and newest releases, as last fetched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AppDetails {
     pub connection: Connection,
     pub app: App,
@@ -207,6 +212,7 @@ pub fn oauth_failure_message(code: &str) -> Option<&'static str> {
 
 /// The result of a disconnect, for the page's message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Disconnected {
     pub email: String,
     /// Heroku confirmed that the authorization was revoked.
@@ -224,7 +230,8 @@ pub async fn list_connections() -> Result<ConnectionsOverview, AppError> {
 /// Connects a Heroku account by API key, after checking it with `GET /account`.
 #[server(endpoint = "connect_api_key")]
 pub async fn connect_api_key(api_key: String) -> Result<Connection, AppError> {
-    ssr::connect_api_key(api_key).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::connect_api_key(&state, &caller, api_key).await
 }
 
 /// Starts the OAuth web flow. Returns the consent page URL; a form posted
@@ -243,23 +250,27 @@ pub async fn connect_sandbox() -> Result<Connection, AppError> {
 /// Revokes the connection at Heroku where possible and deletes its secrets.
 #[server(endpoint = "disconnect_connection")]
 pub async fn disconnect_connection(connection_id: i64) -> Result<Disconnected, AppError> {
-    ssr::disconnect(connection_id).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::disconnect(&state, &caller, connection_id).await
 }
 
 /// Lists the apps a connection reaches.
 #[server(endpoint = "list_heroku_apps")]
 pub async fn list_heroku_apps(connection_id: i64) -> Result<ConnectionApps, AppError> {
-    ssr::list_apps(connection_id).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::list_apps(&state, &caller, connection_id).await
 }
 
 /// Returns an app's details as last fetched, fetching them on first use.
 #[server(endpoint = "heroku_app_details")]
 pub async fn heroku_app_details(connection_id: i64, app: String) -> Result<AppDetails, AppError> {
-    ssr::app_details(connection_id, app, false).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::app_details(&state, &caller, connection_id, app, false).await
 }
 
 /// Fetches an app's formation, dynos and releases from Heroku again.
 #[server(endpoint = "refresh_heroku_app")]
 pub async fn refresh_heroku_app(connection_id: i64, app: String) -> Result<AppDetails, AppError> {
-    ssr::app_details(connection_id, app, true).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::app_details(&state, &caller, connection_id, app, true).await
 }

@@ -13,7 +13,7 @@ use super::{
     OAuthTarget, RELEASES_SHOWN,
 };
 use crate::accounts::Role;
-use crate::accounts::ssr::{random_token, request_origin, require_role, session_user};
+use crate::accounts::ssr::{Caller, random_token, request_origin, require_role, session_user};
 use crate::crypto;
 use crate::error::AppError;
 use crate::heroku::client::StaticToken;
@@ -71,12 +71,19 @@ fn connection_of(state: &AppState, record: &ConnectionRecord) -> Connection {
     to_connection(record, state.heroku.api_is_sandbox())
 }
 
+/// Lists the caller's team's connections, without secrets.
+pub async fn connections(state: &AppState, caller: &Caller) -> Result<Vec<Connection>, AppError> {
+    caller.require(Role::Viewer)?;
+    let records = store::list_connections(&state.db, caller.team_id).await?;
+    Ok(records.iter().map(|record| connection_of(state, record)).collect())
+}
+
 pub async fn list_connections() -> Result<ConnectionsOverview, AppError> {
     let (state, caller) = require_role(Role::Viewer).await?;
-    let records = store::list_connections(&state.db, caller.team_id).await?;
+    let connections = connections(&state, &caller).await?;
     let origin = request_origin(&state).await;
     Ok(ConnectionsOverview {
-        connections: records.iter().map(|record| connection_of(&state, record)).collect(),
+        connections,
         oauth_configured: state.heroku.oauth_client.is_some(),
         sandbox_available: state.heroku.sandbox_url.is_some(),
         callback_url: format!("{origin}{CALLBACK_PATH}"),
@@ -98,7 +105,7 @@ struct Validated<'a> {
 async fn save(
     state: &AppState,
     team_id: i64,
-    user_id: i64,
+    user_id: Option<i64>,
     validated: Validated<'_>,
 ) -> Result<ConnectionRecord, AppError> {
     let key = state.secrets.credential_encryption_key();
@@ -148,8 +155,12 @@ fn validate_api_key(raw: &str) -> Result<String, AppError> {
     Ok(key.to_string())
 }
 
-pub async fn connect_api_key(api_key: String) -> Result<Connection, AppError> {
-    let (state, caller) = require_role(Role::Admin).await?;
+pub async fn connect_api_key(
+    state: &AppState,
+    caller: &Caller,
+    api_key: String,
+) -> Result<Connection, AppError> {
+    caller.require(Role::Admin)?;
     let key = validate_api_key(&api_key)?;
     let credentials = StaticToken(key.clone());
     let account = state.heroku.client.api(&credentials).account().await.map_err(|error| {
@@ -160,7 +171,7 @@ pub async fn connect_api_key(api_key: String) -> Result<Connection, AppError> {
         }
     })?;
     let record = save(
-        &state,
+        state,
         caller.team_id,
         caller.user_id,
         Validated {
@@ -177,8 +188,8 @@ pub async fn connect_api_key(api_key: String) -> Result<Connection, AppError> {
     if let Some(remaining) = account.rate_limit_remaining {
         store::record_rate_limit(&state.db, record.id, remaining, now_ms()).await?;
     }
-    let record = team_connection(&state, caller.team_id, record.id).await?;
-    Ok(connection_of(&state, &record))
+    let record = team_connection(state, caller.team_id, record.id).await?;
+    Ok(connection_of(state, &record))
 }
 
 /// Response of the sandbox's control API for a new account.
@@ -263,10 +274,12 @@ pub async fn start_oauth(target: String) -> Result<String, AppError> {
         )
     })?;
     let redirect_uri = format!("{}{CALLBACK_PATH}", request_origin(&state).await);
+    // The flow belongs to the person in this browser session.
+    let user_id = caller.user_id.ok_or(AppError::Unauthenticated)?;
     let pending = PendingOAuth {
         state: random_token(),
         team_id: caller.team_id,
-        user_id: caller.user_id,
+        user_id,
         started_at: now_ms(),
         redirect_uri,
         target,
@@ -429,7 +442,7 @@ pub async fn finish_oauth(
     let saved = save(
         state,
         pending.team_id,
-        user.id,
+        Some(user.id),
         Validated {
             kind: ConnectionKind::OAuth,
             account: &account.value,
@@ -462,10 +475,14 @@ async fn team_connection(
         .ok_or_else(|| AppError::NotFound("Heroku connection".into()))
 }
 
-pub async fn disconnect(connection_id: i64) -> Result<Disconnected, AppError> {
-    let (state, caller) = require_role(Role::Admin).await?;
-    let record = team_connection(&state, caller.team_id, connection_id).await?;
-    let (revoked_at_heroku, note) = revoke_at_heroku(&state, &record).await;
+pub async fn disconnect(
+    state: &AppState,
+    caller: &Caller,
+    connection_id: i64,
+) -> Result<Disconnected, AppError> {
+    caller.require(Role::Admin)?;
+    let record = team_connection(state, caller.team_id, connection_id).await?;
+    let (revoked_at_heroku, note) = revoke_at_heroku(state, &record).await;
     if !store::delete_connection(&state.db, caller.team_id, connection_id).await? {
         return Err(AppError::NotFound("Heroku connection".into()));
     }
@@ -528,12 +545,13 @@ async fn revoke_at_heroku(state: &AppState, record: &ConnectionRecord) -> (bool,
 
 /// Loads the caller's connection and credentials for reading from Heroku.
 async fn readable_connection(
+    state: &AppState,
+    caller: &Caller,
     connection_id: i64,
-) -> Result<(AppState, ConnectionCredentials), AppError> {
-    let (state, caller) = require_role(Role::Viewer).await?;
-    let record = team_connection(&state, caller.team_id, connection_id).await?;
-    let credentials = ConnectionCredentials::new(&state, record);
-    Ok((state, credentials))
+) -> Result<ConnectionCredentials, AppError> {
+    caller.require(Role::Viewer)?;
+    let record = team_connection(state, caller.team_id, connection_id).await?;
+    Ok(ConnectionCredentials::new(state, record))
 }
 
 /// Re-reads the record after calls that may have changed its state or
@@ -554,10 +572,14 @@ fn heroku_error(error: HerokuError) -> AppError {
     }
 }
 
-pub async fn list_apps(connection_id: i64) -> Result<ConnectionApps, AppError> {
-    let (state, credentials) = readable_connection(connection_id).await?;
+pub async fn list_apps(
+    state: &AppState,
+    caller: &Caller,
+    connection_id: i64,
+) -> Result<ConnectionApps, AppError> {
+    let credentials = readable_connection(state, caller, connection_id).await?;
     let apps = credentials.api().interactive().apps().await.map_err(heroku_error);
-    let connection = current_connection(&state, &credentials).await?;
+    let connection = current_connection(state, &credentials).await?;
     let mut apps = apps?.value;
     apps.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(ConnectionApps { connection, apps })
@@ -575,12 +597,14 @@ fn validate_app_name(raw: &str) -> Result<String, AppError> {
 }
 
 pub async fn app_details(
+    state: &AppState,
+    caller: &Caller,
     connection_id: i64,
     app: String,
     refresh: bool,
 ) -> Result<AppDetails, AppError> {
     let app = validate_app_name(&app)?;
-    let (state, credentials) = readable_connection(connection_id).await?;
+    let credentials = readable_connection(state, caller, connection_id).await?;
     if !refresh && let Some(cached) = state.heroku.cached_details(connection_id, &app) {
         return Ok(cached);
     }
@@ -597,7 +621,7 @@ pub async fn app_details(
     dynos.sort_by_key(|dyno| dyno_order(&dyno.name));
     let releases = releases.map_err(heroku_error)?.value;
     let details = AppDetails {
-        connection: current_connection(&state, &credentials).await?,
+        connection: current_connection(state, &credentials).await?,
         app: info,
         formation,
         dynos,

@@ -37,6 +37,7 @@ impl Tier {
 
 /// A Cedar dyno size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum DynoSize {
     Eco,
     Basic,

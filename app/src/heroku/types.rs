@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// `{ "id": ..., "name": ... }` as many objects reference one another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NamedRef {
     #[serde(default)]
     pub id: Option<String>,
@@ -23,6 +24,7 @@ pub struct Account {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Owner {
     #[serde(default)]
     pub id: Option<String>,
@@ -31,6 +33,7 @@ pub struct Owner {
 
 /// A Private or Shield Space.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Space {
     #[serde(default)]
     pub id: Option<String>,
@@ -41,6 +44,7 @@ pub struct Space {
 
 /// An app (`GET /apps`, `GET /apps/{app}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct App {
     pub id: String,
     pub name: String,
@@ -69,6 +73,7 @@ pub struct App {
 
 /// Quantity and size of one process type (`GET /apps/{app}/formation`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Formation {
     pub id: String,
     #[serde(rename = "type")]
@@ -105,6 +110,7 @@ pub struct FormationUpdate {
 
 /// The release a dyno runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReleaseRef {
     pub id: String,
     pub version: i64,
@@ -112,6 +118,7 @@ pub struct ReleaseRef {
 
 /// A running or starting dyno (`GET /apps/{app}/dynos`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Dyno {
     pub id: String,
     /// `web.1`, or `run.1234` for one-off dynos.
@@ -145,6 +152,7 @@ pub struct OneOffDyno {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReleaseUser {
     #[serde(default)]
     pub id: Option<String>,
@@ -153,6 +161,7 @@ pub struct ReleaseUser {
 
 /// A release (`GET /apps/{app}/releases`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Release {
     pub id: String,
     pub version: i64,

@@ -10,6 +10,8 @@ pub mod probe;
 pub mod schedule;
 pub mod settings;
 #[cfg(feature = "ssr")]
+pub mod spec;
+#[cfg(feature = "ssr")]
 pub mod ssr;
 
 pub use confirm::MonitorState;
@@ -40,6 +42,7 @@ pub struct Monitor {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LastCheck {
     pub at: i64,
     pub passed: bool,
@@ -49,6 +52,7 @@ pub struct LastCheck {
 
 /// One stored check result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckRecord {
     pub id: i64,
     pub checked_at: i64,
@@ -60,7 +64,9 @@ pub struct CheckRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StateChange {
+    pub id: i64,
     /// The check that caused it; none for pause, resume and edits.
     pub check_id: Option<i64>,
     pub from: MonitorState,
@@ -124,6 +130,7 @@ pub struct MonitorHistory {
 
 /// Result of "Check now": shown, not stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckNowResult {
     pub passed: bool,
     pub response_ms: Option<u32>,
@@ -133,47 +140,63 @@ pub struct CheckNowResult {
 
 #[server(endpoint = "list_monitors")]
 pub async fn list_monitors(state: String, after: String) -> Result<MonitorList, AppError> {
-    ssr::list(state, after).await
+    let (app_state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::list(&app_state, &caller, state, after).await
 }
 
 #[server(endpoint = "get_monitor")]
 pub async fn get_monitor(id: i64) -> Result<MonitorDetail, AppError> {
-    ssr::detail(id).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    let origin = crate::accounts::ssr::request_origin(&state).await;
+    ssr::detail(&state, &caller, id, &origin).await
 }
 
 #[server(endpoint = "monitor_history")]
 pub async fn get_monitor_history(id: i64, range: String) -> Result<MonitorHistory, AppError> {
-    ssr::history(id, range).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::history(&state, &caller, id, range).await
 }
 
 /// Creates a monitor and opens its page.
 #[server(endpoint = "create_monitor")]
 pub async fn create_monitor(form: MonitorForm) -> Result<i64, AppError> {
-    ssr::create(form).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    let id = ssr::create(&state, &caller, form).await?;
+    leptos_axum::redirect(&format!("/monitors/{id}"));
+    Ok(id)
 }
 
 #[server(endpoint = "update_monitor")]
 pub async fn update_monitor(id: i64, form: MonitorForm) -> Result<(), AppError> {
-    ssr::update(id, form).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::update(&state, &caller, id, form).await?;
+    leptos_axum::redirect(&format!("/monitors/{id}"));
+    Ok(())
 }
 
 #[server(endpoint = "delete_monitor")]
 pub async fn delete_monitor(id: i64) -> Result<(), AppError> {
-    ssr::delete(id).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::delete(&state, &caller, id).await?;
+    leptos_axum::redirect("/monitors");
+    Ok(())
 }
 
 #[server(endpoint = "pause_monitor")]
 pub async fn pause_monitor(id: i64) -> Result<(), AppError> {
-    ssr::pause(id).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::pause(&state, &caller, id).await
 }
 
 #[server(endpoint = "resume_monitor")]
 pub async fn resume_monitor(id: i64) -> Result<(), AppError> {
-    ssr::resume(id).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::resume(&state, &caller, id).await
 }
 
 /// Runs one check now and returns its result without storing it.
 #[server(endpoint = "check_monitor_now")]
 pub async fn check_monitor_now(id: i64) -> Result<CheckNowResult, AppError> {
-    ssr::check_now(id).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::check_now(&state, &caller, id).await
 }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The kinds of monitors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MonitorKind {
     /// An HTTP(S) request whose status (and optionally speed) decides.

@@ -16,7 +16,7 @@ use super::schedule::first_due;
 use super::settings::*;
 use super::*;
 use crate::accounts::Role;
-use crate::accounts::ssr::{require_role, token_hash};
+use crate::accounts::ssr::{Caller, token_hash};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::storage::monitors::{self as store, MonitorDraft, MonitorsError};
@@ -335,6 +335,25 @@ fn regex_problem(error: &regex::Error) -> String {
     last.trim().trim_start_matches("error: ").to_string()
 }
 
+/// Builds a monitor with a draft's settings that was never stored, to turn
+/// the draft into a form or compare it with a stored monitor.
+pub fn unsaved_monitor(draft: &MonitorDraft) -> Monitor {
+    Monitor {
+        id: 0,
+        name: draft.name.clone(),
+        settings: draft.settings.clone(),
+        interval_secs: draft.interval_secs,
+        fail_after: draft.fail_after,
+        recover_after: draft.recover_after,
+        state: MonitorState::Pending,
+        state_changed_at: 0,
+        last_check: None,
+        last_ping_at: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
 /// Builds the form the edit page shows for a stored monitor.
 pub fn form_of(monitor: &Monitor) -> MonitorForm {
     let checked = |on: bool| on.then(|| "on".to_string());
@@ -419,23 +438,25 @@ fn initial_due(draft: &MonitorDraft, now: i64) -> i64 {
 
 fn storage_error(name: &str, error: MonitorsError) -> AppError {
     match error {
-        MonitorsError::DuplicateName => AppError::invalid(
-            "name",
-            format!("A monitor named {name:?} already exists in this team; choose another name."),
-        ),
+        MonitorsError::DuplicateName => AppError::Taken {
+            field: "name".into(),
+            message: format!(
+                "A monitor named {name:?} already exists in this team; choose another name."
+            ),
+        },
         MonitorsError::NotFound => AppError::NotFound("Monitor".into()),
         other => AppError::internal("monitor storage failed", other),
     }
 }
 
-pub async fn create(form: MonitorForm) -> Result<i64, AppError> {
-    let (state, caller) = require_role(Role::Editor).await?;
+pub async fn create(state: &AppState, caller: &Caller, form: MonitorForm) -> Result<i64, AppError> {
+    caller.require(Role::Editor)?;
     let draft = validate(&form, state.prober.options())?;
     let now = now_ms();
     let nonce = matches!(draft.settings, MonitorSettings::Heartbeat(_)).then(random_nonce);
     let heartbeat = nonce.as_ref().map(|nonce| store::HeartbeatSecret {
         nonce: nonce.clone(),
-        token_hash: token_hash(&heartbeat_token(&state, nonce)),
+        token_hash: token_hash(&heartbeat_token(state, nonce)),
     });
     let id = store::create(
         &state.db,
@@ -454,12 +475,16 @@ pub async fn create(form: MonitorForm) -> Result<i64, AppError> {
         "monitor created"
     );
     state.monitor_wakeup.notify_one();
-    leptos_axum::redirect(&format!("/monitors/{id}"));
     Ok(id)
 }
 
-pub async fn update(id: i64, form: MonitorForm) -> Result<(), AppError> {
-    let (state, caller) = require_role(Role::Editor).await?;
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    form: MonitorForm,
+) -> Result<(), AppError> {
+    caller.require(Role::Editor)?;
     let draft = validate(&form, state.prober.options())?;
     let current = store::get(&state.db, caller.team_id, id)
         .await
@@ -477,22 +502,20 @@ pub async fn update(id: i64, form: MonitorForm) -> Result<(), AppError> {
         .map_err(|error| storage_error(&draft.name, error))?;
     tracing::info!(monitor.id = id, team.id = caller.team_id, "monitor updated");
     state.monitor_wakeup.notify_one();
-    leptos_axum::redirect(&format!("/monitors/{id}"));
     Ok(())
 }
 
-pub async fn delete(id: i64) -> Result<(), AppError> {
-    let (state, caller) = require_role(Role::Editor).await?;
+pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<(), AppError> {
+    caller.require(Role::Editor)?;
     if !store::delete(&state.db, caller.team_id, id).await? {
         return Err(AppError::NotFound("Monitor".into()));
     }
     tracing::info!(monitor.id = id, team.id = caller.team_id, "monitor deleted");
-    leptos_axum::redirect("/monitors");
     Ok(())
 }
 
-pub async fn pause(id: i64) -> Result<(), AppError> {
-    let (state, caller) = require_role(Role::Editor).await?;
+pub async fn pause(state: &AppState, caller: &Caller, id: i64) -> Result<(), AppError> {
+    caller.require(Role::Editor)?;
     store::pause(&state.db, caller.team_id, id, now_ms())
         .await
         .map_err(|error| storage_error("", error))?;
@@ -500,12 +523,9 @@ pub async fn pause(id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn resume(id: i64) -> Result<(), AppError> {
-    let (state, caller) = require_role(Role::Editor).await?;
-    let record = store::get(&state.db, caller.team_id, id)
-        .await
-        .map_err(|error| storage_error("", error))?
-        .ok_or_else(|| AppError::NotFound("Monitor".into()))?;
+pub async fn resume(state: &AppState, caller: &Caller, id: i64) -> Result<(), AppError> {
+    caller.require(Role::Editor)?;
+    let record = team_monitor(state, caller, id).await?;
     let now = now_ms();
     let draft = MonitorDraft {
         name: record.monitor.name.clone(),
@@ -522,12 +542,13 @@ pub async fn resume(id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn check_now(id: i64) -> Result<CheckNowResult, AppError> {
-    let (state, caller) = require_role(Role::Editor).await?;
-    let record = store::get(&state.db, caller.team_id, id)
-        .await
-        .map_err(|error| storage_error("", error))?
-        .ok_or_else(|| AppError::NotFound("Monitor".into()))?;
+pub async fn check_now(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<CheckNowResult, AppError> {
+    caller.require(Role::Editor)?;
+    let record = team_monitor(state, caller, id).await?;
     if let MonitorSettings::Heartbeat(heartbeat) = &record.monitor.settings {
         let since = record.monitor.last_ping_at.unwrap_or(record.monitor.created_at);
         let deadline =
@@ -557,18 +578,31 @@ fn can_edit(role: Role) -> bool {
     role >= Role::Editor
 }
 
-pub async fn detail(id: i64) -> Result<MonitorDetail, AppError> {
-    let (state, caller) = require_role(Role::Viewer).await?;
-    let record = store::get(&state.db, caller.team_id, id)
+/// Loads one of the caller's team's monitors, or `NotFound`.
+async fn team_monitor(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<store::MonitorRecord, AppError> {
+    store::get(&state.db, caller.team_id, id)
         .await
         .map_err(|error| storage_error("", error))?
-        .ok_or_else(|| AppError::NotFound("Monitor".into()))?;
+        .ok_or_else(|| AppError::NotFound("Monitor".into()))
+}
+
+/// Returns a monitor as its page shows it. `origin` (`scheme://host[:port]`)
+/// prefixes the heartbeat URL, which only editors see.
+pub async fn detail(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    origin: &str,
+) -> Result<MonitorDetail, AppError> {
+    caller.require(Role::Viewer)?;
+    let record = team_monitor(state, caller, id).await?;
     let editor = can_edit(caller.role);
     let heartbeat_url = match (&record.heartbeat_nonce, editor) {
-        (Some(nonce), true) => {
-            let origin = crate::accounts::ssr::request_origin(&state).await;
-            Some(format!("{origin}/ping/{}", heartbeat_token(&state, nonce)))
-        }
+        (Some(nonce), true) => Some(format!("{origin}/ping/{}", heartbeat_token(state, nonce))),
         _ => None,
     };
     let form = form_of(&record.monitor);
@@ -589,8 +623,13 @@ fn parse_cursor(cursor: &str) -> Option<(String, i64)> {
     Some((name.to_string(), id.parse().ok()?))
 }
 
-pub async fn list(state_filter: String, after: String) -> Result<MonitorList, AppError> {
-    let (state, caller) = require_role(Role::Viewer).await?;
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    state_filter: String,
+    after: String,
+) -> Result<MonitorList, AppError> {
+    caller.require(Role::Viewer)?;
     let filter = match state_filter.trim() {
         "" | "all" => None,
         other => Some(MonitorState::parse(other).ok_or_else(|| {
@@ -649,12 +688,14 @@ pub async fn list(state_filter: String, after: String) -> Result<MonitorList, Ap
     Ok(MonitorList { items, next, counts, can_edit: can_edit(caller.role) })
 }
 
-pub async fn history(id: i64, range: String) -> Result<MonitorHistory, AppError> {
-    let (state, caller) = require_role(Role::Viewer).await?;
-    let record = store::get(&state.db, caller.team_id, id)
-        .await
-        .map_err(|error| storage_error("", error))?
-        .ok_or_else(|| AppError::NotFound("Monitor".into()))?;
+pub async fn history(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    range: String,
+) -> Result<MonitorHistory, AppError> {
+    caller.require(Role::Viewer)?;
+    let record = team_monitor(state, caller, id).await?;
     let (range, span) = HISTORY_RANGES
         .iter()
         .find(|(name, _)| *name == range.trim())
@@ -684,8 +725,36 @@ pub async fn history(id: i64, range: String) -> Result<MonitorHistory, AppError>
         points,
         uptime: uptime(&counts, monitor_id),
         checks: store::recent_checks(&state.db, monitor_id, None, 50).await?,
-        changes: store::state_changes(&state.db, monitor_id, 50).await?,
+        changes: store::state_changes(&state.db, monitor_id, None, 50).await?,
     })
+}
+
+/// One page of a monitor's check results, newest first, older than check
+/// `before`.
+pub async fn checks(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<CheckRecord>, AppError> {
+    caller.require(Role::Viewer)?;
+    let record = team_monitor(state, caller, id).await?;
+    Ok(store::recent_checks(&state.db, record.monitor.id, before, limit).await?)
+}
+
+/// One page of a monitor's state changes, newest first, older than the
+/// `(changed_at, id)` of `before`.
+pub async fn changes(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    before: Option<(i64, i64)>,
+    limit: u32,
+) -> Result<Vec<StateChange>, AppError> {
+    caller.require(Role::Viewer)?;
+    let record = team_monitor(state, caller, id).await?;
+    Ok(store::state_changes(&state.db, record.monitor.id, before, limit).await?)
 }
 
 #[cfg(test)]
@@ -783,20 +852,7 @@ mod tests {
             original.max_response_ms = "750".into();
             original.keyword_mode = "absent".into();
             let draft = validate(&original, &ProbeOptions::default()).unwrap();
-            let monitor = Monitor {
-                id: 1,
-                name: draft.name.clone(),
-                settings: draft.settings.clone(),
-                interval_secs: draft.interval_secs,
-                fail_after: draft.fail_after,
-                recover_after: draft.recover_after,
-                state: MonitorState::Pending,
-                state_changed_at: 0,
-                last_check: None,
-                last_ping_at: None,
-                created_at: 0,
-                updated_at: 0,
-            };
+            let monitor = unsaved_monitor(&draft);
             let again = validate(&form_of(&monitor), &ProbeOptions::default()).unwrap();
             assert_eq!(again, draft, "{kind}");
         }

@@ -8,6 +8,8 @@ mod pages;
 pub mod plan;
 pub mod settings;
 #[cfg(feature = "ssr")]
+pub mod spec;
+#[cfg(feature = "ssr")]
 pub mod ssr;
 
 pub use pages::{EditReactionPage, NewReactionPage, ReactionPage, ReactionsPage};
@@ -99,6 +101,7 @@ impl ReactionStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionOutcome {
     /// Sent to Heroku; the result is not stored yet.
@@ -164,6 +167,7 @@ impl ExecutionOutcome {
 
 /// Structured before and after values of an execution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ExecutionDetail {
     /// The planned step (also for dry runs).
     pub step: Option<plan::Step>,
@@ -174,6 +178,7 @@ pub struct ExecutionDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Execution {
     pub id: i64,
     /// `None` once the reaction was deleted; its name stays.
@@ -305,18 +310,21 @@ pub struct FormOptions {
 
 #[server(endpoint = "list_reactions")]
 pub async fn list_reactions() -> Result<ReactionList, AppError> {
-    ssr::list().await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::list(&state, &caller).await
 }
 
 #[server(endpoint = "get_reaction")]
 pub async fn get_reaction(id: i64) -> Result<ReactionDetail, AppError> {
-    ssr::detail(id).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::detail(&state, &caller, id).await
 }
 
 /// What the reaction's next trigger would do now, from live Heroku state.
 #[server(endpoint = "preview_reaction")]
 pub async fn preview_reaction(id: i64) -> Result<String, AppError> {
-    ssr::preview_saved(id).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::preview_saved(&state, &caller, id).await
 }
 
 /// What a reaction with these (unsaved) settings would do now.
@@ -334,20 +342,30 @@ pub async fn reaction_form_options(app: String) -> Result<FormOptions, AppError>
 
 #[server(endpoint = "create_reaction")]
 pub async fn create_reaction(form: ReactionForm) -> Result<i64, AppError> {
-    ssr::create(form).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    let id = ssr::create(&state, &caller, form).await?;
+    leptos_axum::redirect(&format!("/reactions/{id}"));
+    Ok(id)
 }
 
 #[server(endpoint = "update_reaction")]
 pub async fn update_reaction(id: i64, form: ReactionForm) -> Result<(), AppError> {
-    ssr::update(id, form).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::update(&state, &caller, id, form).await?;
+    leptos_axum::redirect(&format!("/reactions/{id}"));
+    Ok(())
 }
 
 #[server(endpoint = "delete_reaction")]
 pub async fn delete_reaction(id: i64) -> Result<(), AppError> {
-    ssr::delete(id).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::delete(&state, &caller, id).await?;
+    leptos_axum::redirect("/reactions");
+    Ok(())
 }
 
 #[server(endpoint = "set_reaction_enabled")]
 pub async fn set_reaction_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
-    ssr::set_enabled(id, enabled).await
+    let (state, caller) = crate::accounts::ssr::session_caller().await?;
+    ssr::set_enabled(&state, &caller, id, enabled).await
 }

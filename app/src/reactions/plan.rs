@@ -23,6 +23,7 @@ pub struct LiveState<'a> {
 
 /// One call to Heroku.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Step {
     SetQuantity {
         process_type: String,

@@ -6,6 +6,7 @@ use crate::heroku::sizes::DynoSize;
 use crate::monitors::MonitorState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReactionKind {
     ScaleOut,
@@ -96,6 +97,7 @@ impl ReactionKind {
 
 /// The monitor result a reaction acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallOn {
     Healthy,

@@ -4,6 +4,7 @@
 use super::engine::{LiveData, fetch_live};
 use super::plan::{LiveState, Plan, plan};
 use super::settings::*;
+use super::spec::ReactionSpec;
 use super::*;
 use crate::accounts::Role;
 use crate::accounts::ssr::{Caller, require_role};
@@ -254,14 +255,38 @@ pub fn kind_settings(
 }
 
 /// A validated form plus what validation read along the way.
-struct Checked {
-    draft: ReactionDraft,
+pub struct Checked {
+    pub draft: ReactionDraft,
     live: LiveData,
 }
 
 /// Checks every field; the app's live state comes from Heroku. Each error
 /// names its field.
-async fn check_form(
+pub async fn check_form(
+    state: &AppState,
+    caller: &Caller,
+    form: &ReactionForm,
+) -> Result<Checked, AppError> {
+    let monitor_id = parse_monitor_id(form)?;
+    let monitor = monitors_store::get(&state.db, caller.team_id, monitor_id)
+        .await
+        .map_err(|error| AppError::internal("loading a monitor failed", error))?;
+    if monitor.is_none() {
+        return Err(AppError::invalid(
+            "monitor_id",
+            "That monitor does not exist in this team; choose another.",
+        ));
+    }
+    check_fields(state, caller, form).await
+}
+
+fn parse_monitor_id(form: &ReactionForm) -> Result<i64, AppError> {
+    form.monitor_id.trim().parse().map_err(|_| AppError::invalid("monitor_id", "Choose a monitor."))
+}
+
+/// Checks every field but whether the monitor exists, which an import that
+/// also creates the monitor cannot know before it runs.
+pub async fn check_fields(
     state: &AppState,
     caller: &Caller,
     form: &ReactionForm,
@@ -278,20 +303,7 @@ async fn check_form(
     }
     let kind = ReactionKind::parse(form.kind.trim())
         .ok_or_else(|| AppError::invalid("kind", "Choose what the reaction does."))?;
-    let monitor_id: i64 = form
-        .monitor_id
-        .trim()
-        .parse()
-        .map_err(|_| AppError::invalid("monitor_id", "Choose a monitor."))?;
-    let monitor = monitors_store::get(&state.db, caller.team_id, monitor_id)
-        .await
-        .map_err(|error| AppError::internal("loading a monitor failed", error))?;
-    if monitor.is_none() {
-        return Err(AppError::invalid(
-            "monitor_id",
-            "That monitor does not exist in this team; choose another.",
-        ));
-    }
+    let monitor_id = parse_monitor_id(form)?;
     let call_on = CallOn::parse(form.call_on.trim()).ok_or_else(|| {
         AppError::invalid("call_on", "Choose whether the reaction acts on Healthy or Failed.")
     })?;
@@ -353,10 +365,12 @@ async fn check_form(
 
 fn storage_error(name: &str, error: ReactionsError) -> AppError {
     match error {
-        ReactionsError::DuplicateName => AppError::invalid(
-            "name",
-            format!("A reaction named {name:?} already exists in this team; choose another name."),
-        ),
+        ReactionsError::DuplicateName => AppError::Taken {
+            field: "name".into(),
+            message: format!(
+                "A reaction named {name:?} already exists in this team; choose another name."
+            ),
+        },
         ReactionsError::NotFound => AppError::NotFound("Reaction".into()),
         other => AppError::internal("reaction storage failed", other),
     }
@@ -392,44 +406,52 @@ fn preview_of(settings: &ReactionSettings, live: &LiveData, dry_run: bool) -> St
     text
 }
 
-pub async fn create(form: ReactionForm) -> Result<i64, AppError> {
-    let (state, caller) = require_role(Role::Editor).await?;
-    let checked = check_form(&state, &caller, &form).await?;
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    form: ReactionForm,
+) -> Result<i64, AppError> {
+    caller.require(Role::Editor)?;
+    let checked = check_form(state, caller, &form).await?;
     let id = store::create(&state.db, caller.team_id, &checked.draft, now_ms())
         .await
         .map_err(|error| storage_error(&checked.draft.name, error))?;
     tracing::info!(reaction.id = id, team.id = caller.team_id, kind = checked.draft.settings.kind().as_str(), heroku.app = %checked.draft.app_name, "reaction created");
-    leptos_axum::redirect(&format!("/reactions/{id}"));
     Ok(id)
 }
 
-pub async fn update(id: i64, form: ReactionForm) -> Result<(), AppError> {
-    let (state, caller) = require_role(Role::Editor).await?;
-    store::get(&state.db, caller.team_id, id)
-        .await
-        .map_err(|error| storage_error("", error))?
-        .ok_or_else(|| AppError::NotFound("Reaction".into()))?;
-    let checked = check_form(&state, &caller, &form).await?;
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    form: ReactionForm,
+) -> Result<(), AppError> {
+    caller.require(Role::Editor)?;
+    team_reaction(state, caller, id).await?;
+    let checked = check_form(state, caller, &form).await?;
     store::update(&state.db, caller.team_id, id, &checked.draft, now_ms())
         .await
         .map_err(|error| storage_error(&checked.draft.name, error))?;
     tracing::info!(reaction.id = id, team.id = caller.team_id, "reaction updated");
-    leptos_axum::redirect(&format!("/reactions/{id}"));
     Ok(())
 }
 
-pub async fn delete(id: i64) -> Result<(), AppError> {
-    let (state, caller) = require_role(Role::Editor).await?;
+pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<(), AppError> {
+    caller.require(Role::Editor)?;
     if !store::delete(&state.db, caller.team_id, id).await? {
         return Err(AppError::NotFound("Reaction".into()));
     }
     tracing::info!(reaction.id = id, team.id = caller.team_id, "reaction deleted");
-    leptos_axum::redirect("/reactions");
     Ok(())
 }
 
-pub async fn set_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
-    let (state, caller) = require_role(Role::Editor).await?;
+pub async fn set_enabled(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    enabled: bool,
+) -> Result<(), AppError> {
+    caller.require(Role::Editor)?;
     if !store::set_enabled(&state.db, caller.team_id, id, enabled, now_ms()).await? {
         return Err(AppError::NotFound("Reaction".into()));
     }
@@ -437,8 +459,8 @@ pub async fn set_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn list() -> Result<ReactionList, AppError> {
-    let (state, caller) = require_role(Role::Viewer).await?;
+pub async fn list(state: &AppState, caller: &Caller) -> Result<ReactionList, AppError> {
+    caller.require(Role::Viewer)?;
     let records =
         store::list(&state.db, caller.team_id).await.map_err(|error| storage_error("", error))?;
     let mut latest = store::latest_executions(&state.db, caller.team_id).await?;
@@ -459,60 +481,91 @@ pub async fn list() -> Result<ReactionList, AppError> {
 
 /// The form as the edit page shows a stored reaction.
 pub fn form_of(reaction: &Reaction) -> ReactionForm {
-    let checked = |on: bool| on.then(|| "on".to_string());
-    let mut form = ReactionForm {
-        name: reaction.name.clone(),
-        kind: reaction.settings.kind().as_str().to_string(),
-        monitor_id: reaction.monitor_id.to_string(),
-        app: reaction
-            .connection_id
-            .map(|id| format!("{id}:{}", reaction.app_name))
-            .unwrap_or_default(),
-        call_on: reaction.call_on.as_str().to_string(),
-        trigger_count: reaction.trigger_count.to_string(),
-        frequency_secs: reaction.frequency_secs.to_string(),
-        dry_run: checked(reaction.dry_run),
-        enabled: checked(reaction.enabled),
-        ..ReactionForm::default()
-    };
-    match &reaction.settings {
-        ReactionSettings::ScaleOut { process_type, max_quantity } => {
-            form.process_type = process_type.clone();
-            form.max_quantity = max_quantity.to_string();
-        }
-        ReactionSettings::ScaleIn { process_type, min_quantity } => {
-            form.process_type = process_type.clone();
-            form.min_quantity = min_quantity.to_string();
-        }
-        ReactionSettings::ScaleUp { process_type, max_size } => {
-            form.process_type = process_type.clone();
-            form.max_size = max_size.as_str().to_string();
-        }
-        ReactionSettings::ScaleDown { process_type, min_size } => {
-            form.process_type = process_type.clone();
-            form.min_size = min_size.as_str().to_string();
-        }
-        ReactionSettings::RestartDyno { dyno_name } => form.dyno_name = dyno_name.clone(),
-        ReactionSettings::RestartAll => {}
-        ReactionSettings::Rollback { min_release_version } => {
-            form.min_release_version = min_release_version.to_string()
-        }
-        ReactionSettings::OneOff { command, size, time_to_live_secs } => {
-            form.command = command.clone();
-            form.size = size.map(|size| size.as_str().to_string()).unwrap_or_default();
-            form.time_to_live_secs =
-                time_to_live_secs.map(|ttl| ttl.to_string()).unwrap_or_default();
-        }
+    let connection_id = reaction.connection_id.unwrap_or_default();
+    let mut form = ReactionSpec::of(reaction).to_form(reaction.monitor_id, connection_id);
+    if reaction.connection_id.is_none() {
+        form.app = String::new();
     }
     form
 }
 
-pub async fn detail(id: i64) -> Result<ReactionDetail, AppError> {
-    let (state, caller) = require_role(Role::Viewer).await?;
-    let record = store::get(&state.db, caller.team_id, id)
+/// Finds the monitor and connection a spec names, in the caller's team,
+/// and returns the form to check. Errors name the spec's fields.
+pub async fn resolve_spec(
+    state: &AppState,
+    caller: &Caller,
+    spec: &ReactionSpec,
+) -> Result<ReactionForm, AppError> {
+    caller.require(Role::Editor)?;
+    let monitor_id = match (spec.monitor_id, spec.monitor.as_deref()) {
+        (Some(id), _) => id,
+        (None, Some(name)) => {
+            monitors_store::find_id_by_name(&state.db, caller.team_id, name).await?.ok_or_else(
+                || AppError::invalid("monitor", format!("The team has no monitor named {name:?}.")),
+            )?
+        }
+        (None, None) => {
+            return Err(AppError::invalid("monitor", "Name the monitor: monitor or monitor_id."));
+        }
+    };
+    let connection_id = resolve_connection(state, caller, spec).await?;
+    Ok(spec.to_form(monitor_id, connection_id))
+}
+
+/// Returns the id of the connection a spec names, by id or by email.
+pub async fn resolve_connection(
+    state: &AppState,
+    caller: &Caller,
+    spec: &ReactionSpec,
+) -> Result<i64, AppError> {
+    match (spec.connection_id, spec.connection.as_deref()) {
+        (Some(id), _) => Ok(id),
+        (None, Some(email)) => connection_by_email(state, caller, email).await,
+        (None, None) => Err(AppError::invalid(
+            "connection",
+            "Name the Heroku connection: connection (its account email) or connection_id.",
+        )),
+    }
+}
+
+/// The id of the team's connection to the Heroku account `email`,
+/// preferring one that works when several exist.
+pub async fn connection_by_email(
+    state: &AppState,
+    caller: &Caller,
+    email: &str,
+) -> Result<i64, AppError> {
+    let records = connections_store::list_connections(&state.db, caller.team_id).await?;
+    let mut matching: Vec<_> =
+        records.iter().filter(|record| record.email.eq_ignore_ascii_case(email.trim())).collect();
+    matching.sort_by_key(|record| record.state != ConnectionState::Ok);
+    matching.first().map(|record| record.id).ok_or_else(|| {
+        AppError::invalid(
+            "connection",
+            format!("The team has no Heroku connection for {email:?}; connect that account first."),
+        )
+    })
+}
+
+/// Loads one of the caller's team's reactions, or `NotFound`.
+async fn team_reaction(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<store::ReactionRecord, AppError> {
+    store::get(&state.db, caller.team_id, id)
         .await
         .map_err(|error| storage_error("", error))?
-        .ok_or_else(|| AppError::NotFound("Reaction".into()))?;
+        .ok_or_else(|| AppError::NotFound("Reaction".into()))
+}
+
+pub async fn detail(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<ReactionDetail, AppError> {
+    caller.require(Role::Viewer)?;
+    let record = team_reaction(state, caller, id).await?;
     let executions = store::executions_of_reaction(&state.db, caller.team_id, id, 50).await?;
     Ok(ReactionDetail {
         form: form_of(&record.reaction),
@@ -523,17 +576,14 @@ pub async fn detail(id: i64) -> Result<ReactionDetail, AppError> {
     })
 }
 
-pub async fn preview_saved(id: i64) -> Result<String, AppError> {
-    let (state, caller) = require_role(Role::Viewer).await?;
-    let record = store::get(&state.db, caller.team_id, id)
-        .await
-        .map_err(|error| storage_error("", error))?
-        .ok_or_else(|| AppError::NotFound("Reaction".into()))?;
+pub async fn preview_saved(state: &AppState, caller: &Caller, id: i64) -> Result<String, AppError> {
+    caller.require(Role::Viewer)?;
+    let record = team_reaction(state, caller, id).await?;
     let reaction = record.reaction;
     let Some(connection_id) = reaction.connection_id else {
         return Ok("Cannot act: the Heroku connection was removed".to_string());
     };
-    let Some(credentials) = ConnectionCredentials::load(&state, connection_id).await? else {
+    let Some(credentials) = ConnectionCredentials::load(state, connection_id).await? else {
         return Ok("Cannot act: the Heroku connection was removed".to_string());
     };
     let live =
@@ -548,6 +598,26 @@ pub async fn preview_form(form: ReactionForm) -> Result<String, AppError> {
         check_form(&state, &caller, &ReactionForm { name: "preview".into(), ..form.clone() })
             .await?;
     Ok(preview_of(&checked.draft.settings, &checked.live, checked.draft.dry_run))
+}
+
+/// One page of the caller's team's executions, newest first, older than
+/// `before`.
+pub async fn executions(
+    state: &AppState,
+    caller: &Caller,
+    filter: &ExecutionFilter,
+    before: Option<ExecutionCursor>,
+    limit: u32,
+) -> Result<Vec<Execution>, AppError> {
+    caller.require(Role::Viewer)?;
+    Ok(store::list_executions(&state.db, caller.team_id, filter, before, limit).await?)
+}
+
+pub async fn execution(state: &AppState, caller: &Caller, id: i64) -> Result<Execution, AppError> {
+    caller.require(Role::Viewer)?;
+    store::get_execution(&state.db, caller.team_id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("Execution".into()))
 }
 
 pub async fn form_options(app: String) -> Result<FormOptions, AppError> {

@@ -155,6 +155,19 @@ pub async fn create_account_with_team(
     })
 }
 
+/// Teams whose id is `reference`, or else whose name is `reference`, for
+/// operators who name a team on the command line.
+pub async fn find_teams(db: &Db, reference: &str) -> sqlx::Result<Vec<TeamRef>> {
+    let id: i64 = reference.trim().parse().unwrap_or(-1);
+    let query = "SELECT id, name FROM teams WHERE id = $1 \
+                 UNION SELECT id, name FROM teams WHERE name = $2 AND NOT EXISTS \
+                 (SELECT 1 FROM teams WHERE id = $1) ORDER BY id";
+    let rows: Vec<(i64, String)> = with_db!(db, pool => {
+        sqlx::query_as(query).bind(id).bind(reference.trim()).fetch_all(pool).await
+    })?;
+    Ok(rows.into_iter().map(|(id, name)| TeamRef { id, name }).collect())
+}
+
 /// Creates a team owned by an existing user.
 pub async fn create_team(db: &Db, user_id: i64, name: &str, now: i64) -> sqlx::Result<i64> {
     with_db!(db, pool => {
@@ -312,7 +325,7 @@ pub struct NewInvitationRow<'a> {
     pub role: Role,
     pub token_hash: &'a str,
     pub note: &'a str,
-    pub created_by: i64,
+    pub created_by: Option<i64>,
     pub created_at: i64,
     pub expires_at: i64,
 }

@@ -70,7 +70,8 @@ pub struct NewConnection<'a> {
     pub api_url: Option<&'a str>,
     pub access_token_expires_at: Option<i64>,
     pub authorization_id: Option<&'a str>,
-    pub created_by: i64,
+    /// The member who connected it; `None` for an operator's API token.
+    pub created_by: Option<i64>,
     pub now: i64,
 }
 

@@ -7,6 +7,7 @@
 //! [`Db`] where they are used.
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod connections;
 pub mod monitors;
 pub mod reactions;

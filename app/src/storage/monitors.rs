@@ -618,6 +618,12 @@ pub async fn release_lease(db: &Db, monitor_id: i64, owner: &str) -> sqlx::Resul
     with_db!(db, pool => sqlx::query(query).bind(monitor_id).bind(owner).execute(pool).await.map(|_| ()))
 }
 
+/// The id of the team's monitor named `name`, if there is one.
+pub async fn find_id_by_name(db: &Db, team_id: i64, name: &str) -> sqlx::Result<Option<i64>> {
+    let query = "SELECT id FROM monitors WHERE team_id = $1 AND name = $2";
+    with_db!(db, pool => sqlx::query_scalar(query).bind(team_id).bind(name).fetch_optional(pool).await)
+}
+
 /// Finds a heartbeat monitor by the hash of its URL token.
 pub async fn find_by_heartbeat(
     db: &Db,
@@ -673,6 +679,7 @@ pub async fn recent_checks(
 
 #[derive(Debug, FromRow)]
 struct StateChangeRow {
+    id: i64,
     check_id: Option<i64>,
     from_state: String,
     to_state: String,
@@ -680,16 +687,31 @@ struct StateChangeRow {
     changed_at: i64,
 }
 
-/// Lists a monitor's state changes, newest first.
-pub async fn state_changes(db: &Db, monitor_id: i64, limit: u32) -> sqlx::Result<Vec<StateChange>> {
-    let query = "SELECT check_id, from_state, to_state, reason, changed_at FROM monitor_state_changes \
-                 WHERE monitor_id = $1 ORDER BY changed_at DESC, id DESC LIMIT $2";
+/// Lists a monitor's state changes, newest first, after the `(changed_at,
+/// id)` of the last change of the previous page.
+pub async fn state_changes(
+    db: &Db,
+    monitor_id: i64,
+    before: Option<(i64, i64)>,
+    limit: u32,
+) -> sqlx::Result<Vec<StateChange>> {
+    let query = "SELECT id, check_id, from_state, to_state, reason, changed_at FROM monitor_state_changes \
+                 WHERE monitor_id = $1 AND (changed_at < $2 OR (changed_at = $2 AND id < $3)) \
+                 ORDER BY changed_at DESC, id DESC LIMIT $4";
+    let (before_at, before_id) = before.unwrap_or((i64::MAX, i64::MAX));
     let rows: Vec<StateChangeRow> = with_db!(db, pool => {
-        sqlx::query_as(query).bind(monitor_id).bind(i64::from(limit)).fetch_all(pool).await
+        sqlx::query_as(query)
+            .bind(monitor_id)
+            .bind(before_at)
+            .bind(before_id)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
     })?;
     Ok(rows
         .into_iter()
         .map(|row| StateChange {
+            id: row.id,
             check_id: row.check_id,
             from: MonitorState::parse(&row.from_state).unwrap_or(MonitorState::Pending),
             to: MonitorState::parse(&row.to_state).unwrap_or(MonitorState::Pending),

@@ -151,7 +151,7 @@ pub async fn sandbox_connection(
         api_url: None,
         access_token_expires_at: None,
         authorization_id: None,
-        created_by: team.owner_id,
+        created_by: Some(team.owner_id),
         now: now_ms(),
     };
     let key = *Secrets::derive(SECRET).credential_encryption_key();

@@ -1,11 +1,12 @@
 //! Periodic housekeeping: expired sessions, stale sign-in failures, old
-//! invitations and check history past its retention.
+//! invitations, API rate-limit counters of past minutes and check history
+//! past its retention.
 
 use std::time::Duration;
 
 use app::state::AppState;
 use app::storage::sessions::DbSessionStore;
-use app::storage::{accounts, monitors};
+use app::storage::{accounts, api_tokens, monitors};
 use app::time::now_ms;
 use tokio_util::sync::CancellationToken;
 
@@ -49,8 +50,8 @@ pub async fn run(state: AppState, config: HousekeepingConfig, shutdown: Cancella
     tracing::info!("housekeeping stopped");
 }
 
-/// Deletes expired sessions, stale sign-in failures, old invitations and
-/// check history past its retention.
+/// Deletes expired sessions, stale sign-in failures, old invitations, old
+/// API rate-limit counters and check history past its retention.
 pub async fn tidy(state: &AppState, config: &HousekeepingConfig) {
     let now = now_ms();
     match DbSessionStore::new(state.db.clone()).delete_expired(now).await {
@@ -68,6 +69,14 @@ pub async fn tidy(state: &AppState, config: &HousekeepingConfig) {
             tracing::debug!(rows.deleted = deleted, "old sign-in failures and invitations deleted")
         }
         Err(error) => tracing::error!(%error, "pruning sign-in failures and invitations failed"),
+    }
+    // Only the current minute's counters limit anything.
+    let window_ms = app::api::ssr::auth::WINDOW_MS;
+    match api_tokens::prune_rate_limits(&state.db, now - 2 * window_ms).await {
+        Ok(deleted) => {
+            tracing::debug!(rows.deleted = deleted, "old API rate-limit counters deleted")
+        }
+        Err(error) => tracing::error!(%error, "pruning API rate-limit counters failed"),
     }
     let retention_ms = i64::try_from(config.check_retention.as_millis()).unwrap_or(i64::MAX / 2);
     match monitors::prune_checks(&state.db, now - retention_ms, PRUNE_BATCH).await {

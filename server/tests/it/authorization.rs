@@ -1,19 +1,27 @@
-//! Every server function, called as every kind of caller: the ones that
-//! must be refused are, and a member of another team never sees this team's
-//! data. A server function missing from the table fails the test, so new
-//! ones must join it.
+//! Every server function and every REST API route, called as every kind of
+//! caller: the ones that must be refused are, and a member or token of
+//! another team never receives this team's data. A server function or route
+//! missing from its table fails the test, so new ones must join it.
 
 use std::collections::BTreeSet;
 
 use app::accounts::Role;
 use app::connections::ConnectionKind;
+use app::state::Settings;
 use app::storage::Db;
 use app::storage::accounts::{self as store, NewInvitationRow};
 use app::time::now_ms;
 
+use serde_json::json;
 use server::sandbox::Sandbox;
 
-use crate::support::{Client, TestServer, add_connection, add_team, add_user, on_each_backend};
+use crate::api::{
+    Body, CALLERS as TOKEN_CALLERS, Caller as TokenCaller, Fixture as ApiFixture, conforms, openapi,
+};
+use crate::support::{
+    Client, TestServer, add_connection, add_team, add_user, heartbeat_monitor, on_each_backend,
+    scale_out_reaction, unique_email,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Caller {
@@ -145,16 +153,16 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
         }
         "get_monitor" | "delete_monitor" | "pause_monitor" | "resume_monitor"
         | "check_monitor_now" => {
-            vec![("id", throwaway_monitor(db, fixture.team_a).await.to_string())]
+            vec![("id", heartbeat_monitor(db, fixture.team_a).await.to_string())]
         }
         "monitor_history" => {
             vec![
-                ("id", throwaway_monitor(db, fixture.team_a).await.to_string()),
+                ("id", heartbeat_monitor(db, fixture.team_a).await.to_string()),
                 ("range", "24h".into()),
             ]
         }
         "update_monitor" => vec![
-            ("id", throwaway_monitor(db, fixture.team_a).await.to_string()),
+            ("id", heartbeat_monitor(db, fixture.team_a).await.to_string()),
             ("form[name]", unique_email()),
             ("form[kind]", "heartbeat".into()),
             ("form[grace_secs]", "30".into()),
@@ -165,16 +173,41 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
         }
         "create_reaction" | "preview_reaction_form" => reaction_form(fixture, None).await,
         "update_reaction" => {
-            let id = throwaway_reaction(fixture).await;
+            let id = team_a_reaction(fixture).await;
             let mut args = reaction_form(fixture, None).await;
             args.push(("id", id.to_string()));
             args
         }
         "get_reaction" | "preview_reaction" | "delete_reaction" => {
-            vec![("id", throwaway_reaction(fixture).await.to_string())]
+            vec![("id", team_a_reaction(fixture).await.to_string())]
+        }
+        "list_api_tokens" | "api_reference" => vec![],
+        "create_api_token" => {
+            a(&[("name", "deploy script"), ("role", "viewer"), ("expires_in_days", "")])
+        }
+        "revoke_api_token" => {
+            let token = app::api::ssr::tokens::issue(
+                db,
+                fixture.team_a,
+                "throwaway",
+                Role::Viewer,
+                Some(fixture.owner_id),
+                None,
+            )
+            .await
+            .unwrap();
+            vec![("token_id", token.id.to_string())]
+        }
+        "export_team_config" => a(&[("format", "yaml")]),
+        "import_team_config" => {
+            let text = format!(
+                "version: 1\nmonitors:\n- name: {}\n  kind: heartbeat\n  grace_secs: 60\n",
+                unique_email()
+            );
+            vec![("text", text)]
         }
         "set_reaction_enabled" => {
-            vec![("id", throwaway_reaction(fixture).await.to_string()), ("enabled", "false".into())]
+            vec![("id", team_a_reaction(fixture).await.to_string()), ("enabled", "false".into())]
         }
         other => {
             panic!("server function {other} has no arguments in the authorization test; add it")
@@ -193,7 +226,9 @@ fn access(endpoint: &str) -> Access {
         }
         "create_monitor" | "update_monitor" | "delete_monitor" | "pause_monitor"
         | "resume_monitor" | "check_monitor_now" => Access::Team(Role::Editor),
-        "list_reactions" | "get_reaction" | "preview_reaction" => Access::Team(Role::Viewer),
+        "list_reactions" | "get_reaction" | "preview_reaction" | "export_team_config"
+        | "api_reference" => Access::Team(Role::Viewer),
+        "import_team_config" => Access::Team(Role::Editor),
         "create_reaction"
         | "update_reaction"
         | "delete_reaction"
@@ -209,7 +244,10 @@ fn access(endpoint: &str) -> Access {
         | "connect_api_key"
         | "start_oauth"
         | "connect_sandbox"
-        | "disconnect_connection" => Access::Team(Role::Admin),
+        | "disconnect_connection"
+        | "list_api_tokens"
+        | "create_api_token"
+        | "revoke_api_token" => Access::Team(Role::Admin),
         other => {
             panic!("server function {other} has no access rule in the authorization test; add it")
         }
@@ -262,22 +300,22 @@ fn names_team_a_object(endpoint: &str) -> bool {
             | "update_reaction"
             | "delete_reaction"
             | "set_reaction_enabled"
+            | "revoke_api_token"
     )
-}
-
-fn unique_email() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("user{}@c.test", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 async fn throwaway_member(db: &Db, team: i64) -> i64 {
     add_user(db, &unique_email(), team, Role::Viewer).await
 }
 
+/// A new scale-out reaction of team A on the fixture's app.
+async fn team_a_reaction(fixture: &Fixture) -> i64 {
+    scale_out_reaction(&fixture.db, fixture.team_a, fixture.connection_id, &fixture.app_name).await
+}
+
 /// A reaction form for team A's connection and monitor, with a new name.
 async fn reaction_form(fixture: &Fixture, _id: Option<i64>) -> Args {
-    let monitor = throwaway_monitor(&fixture.db, fixture.team_a).await;
+    let monitor = heartbeat_monitor(&fixture.db, fixture.team_a).await;
     vec![
         ("form[name]", unique_email()),
         ("form[kind]", "scale_out".into()),
@@ -290,42 +328,6 @@ async fn reaction_form(fixture: &Fixture, _id: Option<i64>) -> Args {
     ]
 }
 
-/// A scale-out reaction of team A.
-async fn throwaway_reaction(fixture: &Fixture) -> i64 {
-    let monitor = throwaway_monitor(&fixture.db, fixture.team_a).await;
-    let draft = app::storage::reactions::ReactionDraft {
-        name: unique_email(),
-        monitor_id: monitor,
-        connection_id: fixture.connection_id,
-        app_name: fixture.app_name.clone(),
-        call_on: app::reactions::CallOn::Failed,
-        settings: app::reactions::ReactionSettings::ScaleOut {
-            process_type: "web".into(),
-            max_quantity: 3,
-        },
-        trigger_count: 1,
-        frequency_secs: 0,
-        dry_run: false,
-        enabled: true,
-    };
-    app::storage::reactions::create(&fixture.db, fixture.team_a, &draft, now_ms()).await.unwrap()
-}
-
-/// A heartbeat monitor in `team`: checking it sends no network traffic.
-async fn throwaway_monitor(db: &Db, team: i64) -> i64 {
-    let draft = app::storage::monitors::MonitorDraft {
-        name: unique_email(),
-        settings: app::monitors::MonitorSettings::Heartbeat(
-            app::monitors::settings::HeartbeatSettings { grace_secs: 60 },
-        ),
-        interval_secs: 60,
-        fail_after: 1,
-        recover_after: 1,
-    };
-    let now = now_ms();
-    app::storage::monitors::create(db, team, &draft, now, now + 120_000, None).await.unwrap()
-}
-
 async fn invitation(db: &Db, team: i64, created_by: i64) -> (i64, String) {
     let token = app::accounts::ssr::random_token();
     let row = NewInvitationRow {
@@ -333,7 +335,7 @@ async fn invitation(db: &Db, team: i64, created_by: i64) -> (i64, String) {
         role: Role::Viewer,
         token_hash: &app::accounts::ssr::token_hash(&token),
         note: "",
-        created_by,
+        created_by: Some(created_by),
         created_at: now_ms(),
         expires_at: now_ms() + 3_600_000,
     };
@@ -434,6 +436,188 @@ async fn every_server_function_checks_its_caller() {
         }
         server.stop().await;
         assert!(failures.is_empty(), "authorization failures:\n{}", failures.join("\n"));
+    })
+    .await;
+}
+
+/// Who may call a route: the minimum role, and whether its path names an
+/// object of the token's team (so another team's token gets 404).
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    minimum: Role,
+    names_object: bool,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    minimum: Role,
+    names_object: bool,
+) -> Route {
+    Route { method, path, minimum, names_object }
+}
+
+/// Every route of the API. A route of the OpenAPI document missing here
+/// fails the test, so new routes must join it.
+const ROUTES: &[Route] = &[
+    route("GET", "/api/v1/monitors", Role::Viewer, false),
+    route("POST", "/api/v1/monitors", Role::Editor, false),
+    route("GET", "/api/v1/monitors/{id}", Role::Viewer, true),
+    route("PUT", "/api/v1/monitors/{id}", Role::Editor, true),
+    route("DELETE", "/api/v1/monitors/{id}", Role::Editor, true),
+    route("POST", "/api/v1/monitors/{id}/pause", Role::Editor, true),
+    route("POST", "/api/v1/monitors/{id}/resume", Role::Editor, true),
+    route("POST", "/api/v1/monitors/{id}/check", Role::Editor, true),
+    route("GET", "/api/v1/monitors/{id}/checks", Role::Viewer, true),
+    route("GET", "/api/v1/monitors/{id}/state-changes", Role::Viewer, true),
+    route("GET", "/api/v1/reactions", Role::Viewer, false),
+    route("POST", "/api/v1/reactions", Role::Editor, false),
+    route("GET", "/api/v1/reactions/{id}", Role::Viewer, true),
+    route("PUT", "/api/v1/reactions/{id}", Role::Editor, true),
+    route("DELETE", "/api/v1/reactions/{id}", Role::Editor, true),
+    route("POST", "/api/v1/reactions/{id}/enable", Role::Editor, true),
+    route("POST", "/api/v1/reactions/{id}/disable", Role::Editor, true),
+    route("GET", "/api/v1/reactions/{id}/preview", Role::Viewer, true),
+    route("GET", "/api/v1/executions", Role::Viewer, false),
+    route("GET", "/api/v1/executions/{id}", Role::Viewer, true),
+    route("GET", "/api/v1/connections", Role::Viewer, false),
+    route("POST", "/api/v1/connections", Role::Admin, false),
+    route("DELETE", "/api/v1/connections/{id}", Role::Admin, true),
+    route("GET", "/api/v1/connections/{id}/apps", Role::Viewer, true),
+    route("GET", "/api/v1/connections/{id}/apps/{app}", Role::Viewer, true),
+    route("GET", "/api/v1/config", Role::Viewer, false),
+    route("POST", "/api/v1/config", Role::Editor, false),
+];
+
+/// Builds the concrete path and body of one call, creating the objects it
+/// acts on.
+async fn api_request(route: &Route, fixture: &ApiFixture) -> (String, Body) {
+    let with_id = |id: i64| route.path.replace("{id}", &id.to_string());
+    let monitor_body = || json!({"name": unique_email(), "kind": "heartbeat", "grace_secs": 30});
+    match (route.method, route.path) {
+        ("POST", "/api/v1/monitors") => (route.path.into(), Body::Json(monitor_body())),
+        ("PUT", "/api/v1/monitors/{id}") => {
+            (with_id(fixture.monitor().await), Body::Json(monitor_body()))
+        }
+        (_, path) if path.starts_with("/api/v1/monitors/{id}") => {
+            (with_id(fixture.monitor().await), Body::Empty)
+        }
+        ("POST", "/api/v1/reactions") | ("PUT", "/api/v1/reactions/{id}") => {
+            let body = json!({
+                "name": unique_email(),
+                "kind": "scale_out",
+                "monitor_id": fixture.monitor().await,
+                "connection_id": fixture.connection_id,
+                "app": fixture.app_name,
+                "call_on": "failed",
+                "process_type": "web",
+                "max_quantity": 3,
+            });
+            let path = if route.method == "PUT" {
+                with_id(fixture.reaction().await)
+            } else {
+                route.path.into()
+            };
+            (path, Body::Json(body))
+        }
+        (_, path) if path.starts_with("/api/v1/reactions/{id}") => {
+            (with_id(fixture.reaction().await), Body::Empty)
+        }
+        (_, "/api/v1/executions/{id}") => (with_id(fixture.execution().await), Body::Empty),
+        ("POST", "/api/v1/connections") => {
+            (route.path.into(), Body::Json(json!({"api_key": "HRKU-not-a-real-key"})))
+        }
+        ("DELETE", "/api/v1/connections/{id}") => {
+            let (id, _) = add_connection(
+                &fixture.db,
+                &fixture.server.sandbox.sandbox,
+                fixture.team_a,
+                fixture.owner_a,
+                ConnectionKind::Sandbox,
+                None,
+            )
+            .await;
+            (with_id(id), Body::Empty)
+        }
+        (_, "/api/v1/connections/{id}/apps") => (with_id(fixture.connection_id), Body::Empty),
+        (_, "/api/v1/connections/{id}/apps/{app}") => {
+            (with_id(fixture.connection_id).replace("{app}", &fixture.app_name), Body::Empty)
+        }
+        ("POST", "/api/v1/config") => {
+            let yaml =
+                format!("version: 1\nmonitors:\n- name: {}\n  kind: heartbeat\n", unique_email());
+            (route.path.into(), Body::Yaml(yaml))
+        }
+        (_, path) => (path.into(), Body::Empty),
+    }
+}
+
+fn token_role(caller: TokenCaller) -> Option<Role> {
+    match caller {
+        TokenCaller::Anonymous => None,
+        TokenCaller::Viewer => Some(Role::Viewer),
+        TokenCaller::Editor => Some(Role::Editor),
+        TokenCaller::Admin | TokenCaller::Outsider => Some(Role::Admin),
+    }
+}
+
+#[tokio::test]
+async fn every_api_route_checks_its_token() {
+    on_each_backend(|db| async move {
+        let fixture = ApiFixture::new(db.clone(), Settings::default()).await;
+        let document = openapi(&fixture.server).await;
+
+        let documented: BTreeSet<(String, String)> = document.operations().into_iter().collect();
+        let listed: BTreeSet<(String, String)> =
+            ROUTES.iter().map(|route| (route.method.to_string(), route.path.to_string())).collect();
+        assert_eq!(documented, listed, "the OpenAPI document and the ROUTES table differ");
+
+        let mut failures = Vec::new();
+        for route in ROUTES {
+            for caller in TOKEN_CALLERS {
+                let (path, body) = api_request(route, &fixture).await;
+                let reply = fixture.api(caller).send(route.method, &path, body).await;
+                let expected = match token_role(caller) {
+                    None => Some(401),
+                    Some(role) if role < route.minimum => Some(403),
+                    Some(_) if caller == TokenCaller::Outsider && route.names_object => Some(404),
+                    Some(_) => None,
+                };
+                let refused = matches!(reply.status, 401 | 403 | 404);
+                match expected {
+                    Some(status) if reply.status != status => failures.push(format!(
+                        "{} {path} as {caller:?}: expected {status}, got {} {}",
+                        route.method, reply.status, reply.text
+                    )),
+                    None if refused || reply.status >= 500 => failures.push(format!(
+                        "{} {path} as {caller:?}: expected no refusal, got {} {}",
+                        route.method, reply.status, reply.text
+                    )),
+                    _ => {}
+                }
+                if caller == TokenCaller::Outsider
+                    && (reply.text.contains("team-a")
+                        || reply.text.contains(&fixture.account_email))
+                {
+                    failures.push(format!(
+                        "{} {path} as outsider leaked team A data: {}",
+                        route.method, reply.text
+                    ));
+                }
+                if caller != TokenCaller::Anonymous
+                    && !reply.headers.contains_key("ratelimit-remaining")
+                {
+                    failures
+                        .push(format!("{} {path}: no RateLimit-Remaining header", route.method));
+                }
+                if let Err(error) = conforms(&document, route.method, route.path, &reply) {
+                    failures.push(error);
+                }
+            }
+        }
+        fixture.server.stop().await;
+        assert!(failures.is_empty(), "API authorization failures:\n{}", failures.join("\n"));
     })
     .await;
 }

@@ -1,9 +1,11 @@
 //! The `rebound` binary as an operator runs it: start-up, health check,
-//! graceful shutdown and the account commands.
+//! graceful shutdown and the account and token commands.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::support::on_each_test_db;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_rebound");
 
@@ -33,9 +35,23 @@ struct Running {
     output: std::sync::mpsc::Receiver<String>,
 }
 
+/// Builds a `rebound` command on the database at `database_url`, with
+/// `data_dir` for the instance secret.
+fn rebound_on(data_dir: &std::path::Path, database_url: &str) -> Command {
+    let mut command = rebound(data_dir);
+    command.arg("--database-url").arg(database_url);
+    command
+}
+
 /// Starts `rebound` on a free loopback port and waits for its "listening" line.
 fn start(data_dir: &std::path::Path) -> Running {
-    let mut child = rebound(data_dir)
+    start_command(rebound(data_dir))
+}
+
+/// Starts `command` as a server on a free loopback port and waits for its
+/// "listening" line.
+fn start_command(mut command: Command) -> Running {
+    let mut child = command
         .args(["--host", "127.0.0.1", "--port", "0", "--log", "info"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -206,4 +222,85 @@ fn help_documents_configuration() {
     ] {
         assert!(help.contains(expected), "--help mentions {expected}");
     }
+}
+
+#[tokio::test]
+async fn operator_creates_api_token() {
+    on_each_test_db(|database| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let command = || rebound_on(dir.path(), &database.url);
+        let created = run_with_stdin(
+            command().args(["user", "create", "ops@example.com", "--team", "Ops"]),
+            "first password 123\n",
+        );
+        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+        let printed = String::from_utf8(created.stdout).unwrap();
+        let team_id: i64 = printed
+            .rsplit_once("(team ")
+            .and_then(|(_, rest)| rest.split(')').next())
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("user create prints the team id: {printed:?}"));
+
+        let owner_role = command()
+            .args(["token", "create", "--team", "Ops", "--role", "owner", "--name", "deploy"])
+            .output()
+            .unwrap();
+        assert!(!owner_role.status.success());
+        let message = String::from_utf8_lossy(&owner_role.stderr);
+        assert!(message.contains("choose admin, editor or viewer"), "{message}");
+        let unknown_team = command()
+            .args(["token", "create", "--team", "Nobody", "--role", "editor", "--name", "deploy"])
+            .output()
+            .unwrap();
+        assert!(!unknown_team.status.success());
+        let message = String::from_utf8_lossy(&unknown_team.stderr);
+        assert!(message.contains("no team has the id or name"), "{message}");
+
+        let issued = command()
+            .args([
+                "token",
+                "create",
+                "--team",
+                "Ops",
+                "--role",
+                "editor",
+                "--name",
+                "deploy script",
+            ])
+            .output()
+            .unwrap();
+        assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
+        let token = String::from_utf8(issued.stdout).unwrap().trim().to_string();
+        assert!(token.starts_with("rbd_"), "stdout is the token alone: {token:?}");
+        assert!(token.len() > 40, "stdout is the whole token: {token:?}");
+        assert!(String::from_utf8_lossy(&issued.stderr).contains("shown only now"));
+
+        let stored = app::storage::api_tokens::list(&database.db, team_id).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].name, "deploy script");
+        assert_eq!(stored[0].created_by, None, "the operator made it");
+
+        let running = start_command(command());
+        let client = reqwest::Client::new();
+        let created = client
+            .post(format!("{}/api/v1/monitors", running.url))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"name": "nightly", "kind": "heartbeat"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status().as_u16(), 201);
+        let listed = client
+            .get(format!("{}/api/v1/monitors", running.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status().as_u16(), 200);
+        assert!(listed.text().await.unwrap().contains("nightly"));
+        let (status, _) = running.terminate();
+        assert!(status.success());
+        database
+    })
+    .await;
 }

@@ -3,12 +3,15 @@
 //! link time down.
 
 mod accounts_http;
+mod api;
+mod api_config;
 mod authorization;
 mod binary;
 mod connection_tokens;
 mod connections_http;
 mod heroku_client;
 mod monitors_http;
+mod openapi_check;
 mod outage;
 mod probe;
 mod reactions_engine;

@@ -301,7 +301,7 @@ async fn scheduler_loop_confirms_failure_and_recovery() {
 
         shutdown.cancel();
         run.await.unwrap();
-        let changes = store::state_changes(&db, id, 10).await.unwrap();
+        let changes = store::state_changes(&db, id, None, 10).await.unwrap();
         let reasons: Vec<Option<String>> =
             changes.iter().map(|change| change.reason.clone()).collect();
         assert_eq!(changes.len(), 3, "{changes:?}");

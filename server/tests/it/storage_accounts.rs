@@ -141,7 +141,7 @@ async fn invite(db: &Db, team_id: i64, created_by: i64, token_hash: &str, expire
         role: Role::Editor,
         token_hash,
         note: "for Bob",
-        created_by,
+        created_by: Some(created_by),
         created_at: now_ms(),
         expires_at,
     };

@@ -22,7 +22,7 @@ fn new_connection<'a>(
         api_url: None,
         access_token_expires_at: Some(now_ms() + 3_600_000),
         authorization_id: Some("authorization-1"),
-        created_by: user_id,
+        created_by: Some(user_id),
         now: now_ms(),
     }
 }

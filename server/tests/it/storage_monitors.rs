@@ -244,7 +244,7 @@ async fn stored_checks_confirm_state() {
         assert_eq!(monitor.last_check.as_ref().unwrap().response_ms, Some(120));
         assert_eq!(monitor.state_changed_at, T0 + 90_000);
 
-        let changes = store::state_changes(&db, id, 10).await.unwrap();
+        let changes = store::state_changes(&db, id, None, 10).await.unwrap();
         assert_eq!(changes.len(), 2);
         assert_eq!((changes[0].from, changes[0].to), (MonitorState::Failed, MonitorState::Healthy));
         assert_eq!(changes[1].check_id, Some(second[0].check_id), "the change names its check");
@@ -342,7 +342,7 @@ async fn pause_resume_and_retarget_restart_from_pending() {
             "a rename keeps the schedule"
         );
 
-        let changes: Vec<(MonitorState, MonitorState)> = store::state_changes(&db, id, 10)
+        let changes: Vec<(MonitorState, MonitorState)> = store::state_changes(&db, id, None, 10)
             .await
             .unwrap()
             .into_iter()

@@ -339,8 +339,10 @@ impl Reply {
         matches!(self.error_kind().as_deref(), Some("Unauthenticated" | "Forbidden" | "NotFound"))
     }
 
+    /// Returns the form field of an `Invalid` or `Taken` error.
     pub fn error_field(&self) -> Option<&str> {
-        self.body.get("Invalid")?.get("field")?.as_str()
+        let error = self.body.get("Invalid").or_else(|| self.body.get("Taken"))?;
+        error.get("field")?.as_str()
     }
 }
 
@@ -394,6 +396,21 @@ pub async fn add_connection(
     expires_at: Option<i64>,
 ) -> (i64, SandboxAccount) {
     let account = sandbox.create_account(None, true);
+    let id = connect_account(db, sandbox, team_id, user_id, kind, expires_at, &account).await;
+    (id, account)
+}
+
+/// Stores a connection of `team_id` to an existing sandbox account, as
+/// [`add_connection`] does for a new one.
+pub async fn connect_account(
+    db: &Db,
+    sandbox: &server::sandbox::Sandbox,
+    team_id: i64,
+    user_id: i64,
+    kind: ConnectionKind,
+    expires_at: Option<i64>,
+    account: &SandboxAccount,
+) -> i64 {
     let (access, refresh, authorization) = match kind {
         ConnectionKind::OAuth => {
             let tokens = sandbox.authorize(&account.email, "test-client");
@@ -409,7 +426,7 @@ pub async fn add_connection(
         api_url: None,
         access_token_expires_at: expires_at,
         authorization_id: authorization.as_deref(),
-        created_by: user_id,
+        created_by: Some(user_id),
         now: now_ms(),
     };
     let key = *Secrets::derive(TEST_SECRET).credential_encryption_key();
@@ -421,7 +438,7 @@ pub async fn add_connection(
     })
     .await
     .expect("the connection is stored");
-    (saved.id(), account)
+    saved.id()
 }
 
 /// A sandbox on a loopback port with one seeded account, and a client
@@ -438,4 +455,48 @@ pub async fn seeded_sandbox() -> (SandboxServer, SandboxAccount, app::heroku::cl
 /// Name of a seeded demo app of `account` (`shop`, `blog` or `api`).
 pub fn seeded_app(account: &SandboxAccount, prefix: &str) -> String {
     format!("{prefix}-{}", &account.id[..6])
+}
+
+/// A name no other call in this test binary returns, shaped as an email
+/// so it also serves as one.
+pub fn unique_email() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("user{}@c.test", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A heartbeat monitor in `team`: checking it sends no network traffic.
+pub async fn heartbeat_monitor(db: &Db, team: i64) -> i64 {
+    let draft = app::storage::monitors::MonitorDraft {
+        name: unique_email(),
+        settings: app::monitors::MonitorSettings::Heartbeat(
+            app::monitors::settings::HeartbeatSettings { grace_secs: 60 },
+        ),
+        interval_secs: 60,
+        fail_after: 1,
+        recover_after: 1,
+    };
+    let now = now_ms();
+    app::storage::monitors::create(db, team, &draft, now, now + 120_000, None).await.unwrap()
+}
+
+/// A scale-out reaction of `team` on the `web` process of `app_name`,
+/// triggered by a new heartbeat monitor.
+pub async fn scale_out_reaction(db: &Db, team: i64, connection_id: i64, app_name: &str) -> i64 {
+    let monitor = heartbeat_monitor(db, team).await;
+    let draft = app::storage::reactions::ReactionDraft {
+        name: unique_email(),
+        monitor_id: monitor,
+        connection_id,
+        app_name: app_name.to_string(),
+        call_on: app::reactions::CallOn::Failed,
+        settings: app::reactions::ReactionSettings::ScaleOut {
+            process_type: "web".into(),
+            max_quantity: 3,
+        },
+        trigger_count: 1,
+        frequency_secs: 0,
+        dry_run: false,
+        enabled: true,
+    };
+    app::storage::reactions::create(db, team, &draft, now_ms()).await.unwrap()
 }

@@ -43,6 +43,7 @@ test("scale-out reaction takes web 1 → 2 → 3 and stops at its bound", async 
     await page.getByRole("button", { name: "Create reaction" }).click();
     await expect(page.getByRole("heading", { name: /More API dynos/ })).toBeVisible();
     await expect(page.getByTestId("preview")).toHaveText("Next trigger: web 1 → 2 (max 3)");
+    const reactionUrl = page.url();
 
     target.healthy = false;
     const executions = page.locator("table.executions");
@@ -60,6 +61,15 @@ test("scale-out reaction takes web 1 → 2 → 3 and stops at its bound", async 
     await page.getByRole("link", { name: "Apps" }).first().click();
     await page.getByRole("link", { name: /^api-/ }).click();
     await expect(page.getByTestId("formation").getByRole("row", { name: /web 3 Performance-M/ })).toBeVisible();
+
+    // Opened by its URL, the edit page hydrates what the server rendered.
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await open(page, `${reactionUrl}/edit`);
+    await page.getByRole("button", { name: "Preview next trigger" }).click();
+    await expect(page.getByTestId("form-preview")).toContainText("At bound: web is at max 3");
+    await expect(page.getByRole("heading", { name: "Edit reaction" })).toHaveCount(1);
+    expect(errors).toEqual([]);
   } finally {
     await target.stop();
   }

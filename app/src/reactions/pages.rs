@@ -500,13 +500,20 @@ fn PreviewButton() -> impl IntoView {
 pub fn EditReactionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
-    let detail = Resource::new(id, get_reaction);
+    // The form's choices come from the reaction's app, so both are loaded in
+    // one resource: its result travels with the page, and hydration renders
+    // exactly what the server rendered instead of fetching the choices again.
+    let loaded = Resource::new(id, |id| async move {
+        let detail = get_reaction(id).await?;
+        let options = reaction_form_options(detail.form.app.clone()).await;
+        Ok::<_, AppError>((detail, options))
+    });
     let update = ServerAction::<UpdateReaction>::new();
     view! {
         <Suspense fallback=|| view! { <p>"Loading the reaction…"</p> }>
             {move || Suspend::new(async move {
-                let detail = match detail.await {
-                    Ok(detail) => detail,
+                let (detail, options) = match loaded.await {
+                    Ok(loaded) => loaded,
                     Err(error) => {
                         return view! {
                             <h1>"Edit reaction"</h1>
@@ -515,7 +522,6 @@ pub fn EditReactionPage() -> impl IntoView {
                             .into_any();
                     }
                 };
-                let options = reaction_form_options(detail.form.app.clone()).await;
                 let kind = detail.reaction.settings.kind();
                 view! {
                     <Title text=format!("Edit {} · Rebound", detail.reaction.name) />

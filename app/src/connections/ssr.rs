@@ -605,7 +605,10 @@ pub async fn app_details(
 ) -> Result<AppDetails, AppError> {
     let app = validate_app_name(&app)?;
     let credentials = readable_connection(state, caller, connection_id).await?;
-    if !refresh && let Some(cached) = state.heroku.cached_details(connection_id, &app) {
+    if !refresh
+        && let Some(cached) = state.heroku.cached_details(connection_id, &app)
+        && !details_stale(state, caller.team_id, &cached).await?
+    {
         return Ok(cached);
     }
     let api = credentials.api().interactive();
@@ -630,6 +633,27 @@ pub async fn app_details(
     };
     state.heroku.cache_details(details.clone());
     Ok(details)
+}
+
+/// How long fetched app details are shown before they are fetched again.
+const DETAILS_FRESH_MS: i64 = 60_000;
+
+/// Returns whether `cached` may no longer match Heroku: it is older than
+/// [`DETAILS_FRESH_MS`], or a reaction of the team (in any process) started
+/// a step on the app shortly before or after it was fetched. The margin
+/// covers a step that was recorded before its Heroku call was sent.
+async fn details_stale(
+    state: &AppState,
+    team_id: i64,
+    cached: &AppDetails,
+) -> Result<bool, AppError> {
+    if now_ms() - cached.fetched_at >= DETAILS_FRESH_MS {
+        return Ok(true);
+    }
+    let latest =
+        crate::storage::reactions::latest_execution_at(&state.db, team_id, &cached.app.name)
+            .await?;
+    Ok(latest.is_some_and(|started_at| started_at >= cached.fetched_at - 30_000))
 }
 
 /// Sorts `web.2` before `web.10`.

@@ -47,7 +47,8 @@ pub struct HerokuRuntime {
     /// Names this process's refresh leases.
     pub process_id: String,
     refresh_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
-    /// App details per (connection, app), shown until someone refreshes.
+    /// App details per (connection, app), shown until they go stale or
+    /// someone refreshes.
     /// NOTE: per process; replicas each fetch on first view.
     app_details: Mutex<HashMap<(i64, String), AppDetails>>,
 }

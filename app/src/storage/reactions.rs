@@ -642,6 +642,17 @@ pub async fn list_executions(
     Ok(rows.into_iter().map(Execution::from).collect())
 }
 
+/// Start time of the team's newest execution on `app`, if any.
+pub async fn latest_execution_at(db: &Db, team_id: i64, app: &str) -> sqlx::Result<Option<i64>> {
+    with_db!(db, pool => {
+        sqlx::query_scalar("SELECT MAX(started_at) FROM executions WHERE team_id = $1 AND app_name = $2")
+            .bind(team_id)
+            .bind(app)
+            .fetch_one(pool)
+            .await
+    })
+}
+
 /// One execution of the team, by id.
 pub async fn get_execution(db: &Db, team_id: i64, id: i64) -> sqlx::Result<Option<Execution>> {
     let query =

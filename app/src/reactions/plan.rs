@@ -98,7 +98,10 @@ pub fn plan(settings: &ReactionSettings, live: &LiveState<'_>) -> Plan {
         ReactionSettings::RestartDyno { dyno_name } => plan_restart_dyno(live, dyno_name),
         ReactionSettings::RestartAll => Plan::Act {
             step: Step::RestartAll,
-            summary: format!("restart all {} dynos", live.dynos.len()),
+            summary: match live.dynos.len() {
+                1 => "restart the app's only dyno".to_string(),
+                count => format!("restart all {count} dynos"),
+            },
         },
         ReactionSettings::Rollback { min_release_version } => {
             plan_rollback(live, *min_release_version)
@@ -582,6 +585,10 @@ mod tests {
         assert_eq!(
             summary(&plan(&ReactionSettings::RestartAll, &live(&[], &running, &[]))),
             "act: restart all 3 dynos"
+        );
+        assert_eq!(
+            summary(&plan(&ReactionSettings::RestartAll, &live(&[], &dynos(&["web.1"]), &[]))),
+            "act: restart the app's only dyno"
         );
     }
 

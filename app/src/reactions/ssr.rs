@@ -33,16 +33,18 @@ fn number(
     if raw.is_empty() {
         return Ok(default);
     }
-    let value: u32 = raw
+    // Parsed as signed, so that "-1" is reported as out of range rather
+    // than as not a number.
+    let value: i64 = raw
         .parse()
         .map_err(|_| AppError::invalid(field, format!("{label} {raw:?} is not a whole number.")))?;
-    if !(low..=high).contains(&value) {
-        return Err(AppError::invalid(
+    match u32::try_from(value) {
+        Ok(value) if (low..=high).contains(&value) => Ok(value),
+        _ => Err(AppError::invalid(
             field,
             format!("{label} must be between {low} and {high}; got {value}."),
-        ));
+        )),
     }
-    Ok(value)
 }
 
 fn required_number(
@@ -716,6 +718,19 @@ pub async fn form_options(app: String) -> Result<FormOptions, AppError> {
 mod tests {
     use super::*;
     use crate::heroku::types::{Formation, Release};
+
+    #[test]
+    fn number_reports_negative_as_out_of_range() {
+        let message = |raw| match number("frequency_secs", "Frequency", raw, 0, 0, 86_400) {
+            Err(AppError::Invalid { message, .. }) => message,
+            other => panic!("expected an invalid-field error for {raw:?}, got {other:?}"),
+        };
+        assert_eq!(message("-5"), "Frequency must be between 0 and 86400; got -5.");
+        assert_eq!(message("five"), "Frequency \"five\" is not a whole number.");
+        assert_eq!(message("90000"), "Frequency must be between 0 and 86400; got 90000.");
+        assert_eq!(number("frequency_secs", "Frequency", " 30 ", 0, 0, 86_400).ok(), Some(30));
+        assert_eq!(number("frequency_secs", "Frequency", "", 7, 0, 86_400).ok(), Some(7));
+    }
 
     fn live() -> LiveData {
         let formation = |process_type: &str, quantity: u32, size: &str| Formation {

@@ -302,3 +302,68 @@ async fn concurrent_claims_take_each_delivery_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn finished_executions_queue_their_events() {
+    on_each_backend(|db| async move {
+        use app::reactions::ExecutionOutcome;
+        use app::storage::reactions::{self as reactions_store, ExecutionError, Finish, NewExecution};
+
+        let (team, owner) = add_team(&db, "Ops", "ops@example.com").await;
+        let channel = webhook_channel(&db, team, "hook", "http://127.0.0.1:9/").await;
+        for event in
+            [EventKind::ExecutionSucceeded, EventKind::ExecutionFailed, EventKind::ExecutionAtBound]
+        {
+            store::add_rule(&db, team, channel, event, T0).await.unwrap();
+        }
+        let sandbox = Sandbox::new(SandboxOptions::default());
+        let (connection, _) =
+            add_connection(&db, &sandbox, team, owner, ConnectionKind::Sandbox, None).await;
+        let reaction_id =
+            crate::support::scale_out_reaction(&db, team, connection, "shop-app").await;
+        let record = reactions_store::get(&db, team, reaction_id).await.unwrap().unwrap();
+
+        let heroku_error = ExecutionError {
+            message: "Cannot scale: app is locked",
+            status: Some(422),
+            heroku_id: Some("invalid_params"),
+            request_id: Some("req-1234"),
+        };
+        let outcomes = [
+            (ExecutionOutcome::Succeeded, "web 2 → 3", None),
+            (ExecutionOutcome::DryRun, "would web 2 → 3", None),
+            (ExecutionOutcome::AtBound, "web is at max 3", None),
+            (ExecutionOutcome::Failed, "web 2 → 3", Some(heroku_error)),
+        ];
+        for (check_id, (outcome, summary, error)) in outcomes.into_iter().enumerate() {
+            let execution = NewExecution {
+                team_id: team,
+                reaction: &record.reaction,
+                check_id: check_id as i64 + 1,
+                monitor_state: "failed",
+                outcome,
+                summary,
+                detail: None,
+                error,
+                started_at: T0,
+                duration_ms: Some(5),
+            };
+            let finish = Finish { job_id: 0, record: Some(execution), acted_at: None, block: None };
+            reactions_store::finish(&db, &finish).await.unwrap();
+        }
+
+        let events: Vec<String> = deliveries(&db).await.into_iter().map(|row| row.1).collect();
+        assert_eq!(events, vec!["execution_succeeded", "execution_at_bound", "execution_failed"]);
+        let payload: String = app::with_db!(&db, pool => {
+            sqlx::query_scalar("SELECT payload FROM notification_deliveries WHERE event = 'execution_failed'")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        let event: app::notifications::event::Event = serde_json::from_str(&payload).unwrap();
+        assert!(event.title.ends_with("failed on shop-app: web 2 → 3"), "{}", event.title);
+        assert!(event.details.contains(&"Error: Cannot scale: app is locked".to_string()), "{:?}", event.details);
+        assert!(event.details.contains(&"Heroku request id: req-1234".to_string()), "{:?}", event.details);
+    })
+    .await;
+}

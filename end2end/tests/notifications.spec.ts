@@ -59,6 +59,8 @@ test("admin adds a signed webhook, a rule, and sends a test", async ({ page }) =
     await page.getByLabel("URL (Slack and webhook)").fill(receiver.url);
     await page.getByRole("button", { name: "Add channel" }).click();
     await expect(page.getByText('Added channel "ops webhook".')).toBeVisible();
+    await expect(page.getByLabel("URL (Slack and webhook)")).toHaveValue("");
+    await expect(page.getByLabel("Signing secret (webhook, optional)")).toHaveValue("");
     const row = page.getByTestId("channels").getByRole("row", { name: /ops webhook/ });
     await expect(row).toContainText("Webhook (signed)");
     await expect(row).toContainText("Nothing sent yet.");

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::*;
-use crate::components::{ErrorBanner, FieldMessage, FormField, SubmitButton, action_error};
+use crate::components::{
+    ErrorBanner, FieldMessage, FormField, SubmitButton, action_error, action_succeeded,
+};
 use crate::time::format_utc;
 
 #[component]
@@ -338,13 +340,23 @@ fn ChannelForm(
 ) -> impl IntoView {
     let error = action_error(create);
     let added = move || create.value().get().and_then(Result::ok);
+    // The URL and signing secret should not stay in the fields once saved.
+    let form = NodeRef::<leptos::html::Form>::new();
+    let saved = action_succeeded(create);
+    Effect::new(move |_| {
+        if saved.get()
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
+    });
     view! {
         <section class="card">
             <h2>"Add a channel"</h2>
             {move || added().map(|channel| view! {
                 <div class="banner banner-ok" role="status">{format!("Added channel \"{}\". Add a rule to send events to it.", channel.name)}</div>
             })}
-            <ActionForm action=create attr:class="form">
+            <ActionForm action=create node_ref=form attr:class="form">
                 <ErrorBanner error fields=&["name", "kind", "url", "signing_secret", "recipients"] />
                 <FormField
                     label="Name"

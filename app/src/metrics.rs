@@ -75,7 +75,7 @@ fn render_process(out: &mut String) {
         out,
         "rebound_checks_total",
         "counter",
-        "HTTP, keyword and TCP monitor checks run by this process since it started.",
+        "Scheduled HTTP, keyword and TCP monitor checks run by this process since it started.",
     );
     let _ = writeln!(out, "rebound_checks_total{{result=\"passed\"}} {passed}");
     let _ = writeln!(out, "rebound_checks_total{{result=\"failed\"}} {failed}");

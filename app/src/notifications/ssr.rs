@@ -443,25 +443,24 @@ pub async fn attempt(
         },
     )
     .await?;
-    let span_fields = (delivery.id, delivery.channel_id, attempts);
     if !recorded {
         tracing::warn!(
-            delivery.id = span_fields.0,
-            channel.id = span_fields.1,
-            "a notification delivery's lease expired during its attempt; the result was not recorded"
+            delivery.id = delivery.id,
+            channel.id = delivery.channel_id,
+            "a notification attempt was not recorded: its lease expired meanwhile, or its channel was deleted"
         );
     } else if outcome.succeeded {
         tracing::info!(
-            delivery.id = span_fields.0,
-            channel.id = span_fields.1,
-            attempt = span_fields.2,
+            delivery.id = delivery.id,
+            channel.id = delivery.channel_id,
+            attempt = attempts,
             "notification delivered"
         );
     } else {
         tracing::warn!(
-            delivery.id = span_fields.0,
-            channel.id = span_fields.1,
-            attempt = span_fields.2,
+            delivery.id = delivery.id,
+            channel.id = delivery.channel_id,
+            attempt = attempts,
             error = outcome.error.as_deref().unwrap_or_default(),
             gave_up = next == NextStep::GiveUp,
             "notification delivery failed"

@@ -364,6 +364,9 @@ pub async fn send_test(state: &AppState, caller: &Caller, id: i64) -> Result<Tes
     let record = store::find_channel(&state.db, caller.team_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound("The notification channel".into()))?;
+
+    // The test is written as a delivery already leased to this request, so
+    // it shows in the channel's history and no worker sends it again.
     let now = now_ms();
     let event = event::test(caller.team_id, &record.name, now);
     let owner = format!("test-{}", random_token());
@@ -388,6 +391,7 @@ pub async fn send_test(state: &AppState, caller: &Caller, id: i64) -> Result<Tes
     };
     let policy = RetryPolicy { max_attempts: 1, ..RetryPolicy::default() };
     let outcome = attempt(state, &owner, &delivery, &policy).await?;
+
     let message = if outcome.succeeded {
         match outcome.status_code {
             Some(code) if record.kind() == Some(ChannelKind::Email) => {

@@ -607,3 +607,61 @@ fn metric_value(body: &str, series: &str) -> f64 {
         .find_map(|line| line.strip_prefix(series).map(|rest| rest.trim().parse().unwrap()))
         .unwrap_or_else(|| panic!("{series} missing from\n{body}"))
 }
+
+#[tokio::test]
+async fn two_processes_send_each_delivery_once() {
+    on_each_backend(|db| async move {
+        let (team, owner) = add_team(&db, "Ops", "ops@example.com").await;
+        let hook = receiver(0).await;
+        let first = state_with(db.clone(), Settings::default(), open_probe());
+        // A second pool stands for a second process on the same database.
+        let other_db = match &db {
+            Db::Sqlite(pool) => Db::Sqlite(pool.clone()),
+            Db::Postgres(pool) => Db::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(pool.connect_options().as_ref().clone())
+                    .await
+                    .unwrap(),
+            ),
+        };
+        let second = state_with(other_db, Settings::default(), open_probe());
+        let form = ChannelForm {
+            name: "hook".into(),
+            kind: "webhook".into(),
+            url: hook.url.clone(),
+            ..ChannelForm::default()
+        };
+        let channel =
+            notifications::create_channel(&first, &admin(team, owner), form).await.unwrap();
+        store::add_rule(&db, team, channel.id, EventKind::MonitorFailed, 0).await.unwrap();
+        for _ in 0..12 {
+            queue(&db, team, &monitor_failed(team)).await;
+        }
+
+        let (one, two) = (quick_notifier(&first, 3), quick_notifier(&second, 3));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while hook.received().len() < 12 && tokio::time::Instant::now() < deadline {
+            let (sent_one, sent_two) = tokio::join!(one.run_once(), two.run_once());
+            if sent_one + sent_two == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let mut ids: Vec<String> = hook
+            .received()
+            .iter()
+            .map(|request| request.headers["x-rebound-delivery"].to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids.len(), 12, "every delivery arrived");
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 12, "no delivery arrived twice");
+        assert!(
+            statuses(&db)
+                .await
+                .iter()
+                .all(|(status, attempts)| status == "delivered" && *attempts == 1)
+        );
+    })
+    .await;
+}

@@ -233,7 +233,7 @@ fn AttemptList(attempts: Vec<Attempt>) -> impl IntoView {
                                     {format!(
                                         "{} · {} · delivery {} · {} · {} ms",
                                         format_utc(attempt.attempted_at),
-                                        attempt.event,
+                                        EventKind::parse(&attempt.event).map_or("Test message", EventKind::label),
                                         attempt.delivery_id,
                                         result,
                                         attempt.duration_ms,

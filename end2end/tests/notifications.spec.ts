@@ -105,6 +105,12 @@ test.describe("without JavaScript", () => {
 
       await page.getByLabel("Name", { exact: true }).fill("plain hook");
       await page.getByLabel("Type", { exact: true }).selectOption("webhook");
+      await page.getByLabel("URL (Slack and webhook)").fill("ftp://127.0.0.1/hook");
+      await page.getByRole("button", { name: "Add channel" }).click();
+      await expect(page.getByText("URL must start with https://")).toBeVisible();
+
+      await page.getByLabel("Name", { exact: true }).fill("plain hook");
+      await page.getByLabel("Type", { exact: true }).selectOption("webhook");
       await page.getByLabel("URL (Slack and webhook)").fill(receiver.url);
       await page.getByRole("button", { name: "Add channel" }).click();
       const row = page.getByTestId("channels").getByRole("row", { name: /plain hook/ });

@@ -13,6 +13,7 @@ use crate::api::{ApiReferencePage, ApiSettingsPage};
 use crate::components::{action_succeeded, reload_when};
 use crate::connections::{ConnectionAppsPage, ConnectionsPage, HerokuAppPage};
 use crate::monitors::{EditMonitorPage, MonitorPage, MonitorsPage, NewMonitorPage};
+use crate::notifications::NotificationsPage;
 use crate::reactions::{EditReactionPage, NewReactionPage, ReactionPage, ReactionsPage};
 use crate::team_config::ConfigPage;
 
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/api") view=ApiSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/settings/api/reference") view=ApiReferencePage ssr=SsrMode::Async />
                     <Route path=path!("/settings/config") view=ConfigPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/notifications") view=NotificationsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -110,6 +112,7 @@ fn Layout() -> impl IntoView {
                 <A href="/reactions">"Reactions"</A>
                 <A href="/team">"Team"</A>
                 <A href="/connections">"Connections"</A>
+                <A href="/settings/notifications">"Notifications"</A>
                 <A href="/settings/api">"API"</A>
             </nav>
             <Suspense>

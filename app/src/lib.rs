@@ -10,12 +10,15 @@ pub mod connections;
 pub mod error;
 pub mod heroku;
 pub mod monitors;
+pub mod notifications;
 pub mod reactions;
 pub mod team_config;
 pub mod time;
 
 #[cfg(feature = "ssr")]
 pub mod crypto;
+#[cfg(feature = "ssr")]
+pub mod metrics;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]

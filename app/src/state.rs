@@ -32,6 +32,9 @@ pub struct AppState {
     pub monitor_wakeup: Arc<Notify>,
     /// Wakes this process's reaction engine when checks queue triggers.
     pub reaction_wakeup: Arc<Notify>,
+    /// Wakes this process's notification sender when events may have been
+    /// queued; other processes' events are found by its poll.
+    pub notification_wakeup: Arc<Notify>,
     /// The Heroku client and connection bookkeeping, one per process.
     pub heroku: Arc<HerokuRuntime>,
 }
@@ -63,6 +66,47 @@ pub struct Settings {
     /// Requests per minute each API token may make.
     pub api_rate_limit: u32,
     pub heroku: HerokuSettings,
+    /// The SMTP server email channels send through; `None` disables them.
+    pub smtp: Option<SmtpSettings>,
+    /// Bearer token that `GET /metrics` requires; `None` disables the endpoint.
+    pub metrics_token: Option<String>,
+}
+
+/// Encryption of the connection to the SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP, upgraded with STARTTLS; fails if the server does not offer it.
+    StartTls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Implicit,
+    /// No encryption, for a relay on the same host or a test server.
+    None,
+}
+
+/// The instance's SMTP server.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The From address, e.g. `Rebound <rebound@example.com>`.
+    pub from: String,
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 /// Requests per minute per API token unless configured otherwise.
@@ -95,6 +139,8 @@ impl Default for Settings {
             trust_proxy_headers: false,
             api_rate_limit: DEFAULT_API_RATE_LIMIT,
             heroku: HerokuSettings::default(),
+            smtp: None,
+            metrics_token: None,
         }
     }
 }

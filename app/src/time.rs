@@ -14,6 +14,20 @@ pub fn format_utc(epoch_ms: i64) -> String {
     )
 }
 
+/// Formats epoch milliseconds as RFC 3339 in UTC, e.g. `2026-12-05T02:41:07.250Z`.
+pub fn format_rfc3339(epoch_ms: i64) -> String {
+    let secs = epoch_ms.div_euclid(1000);
+    let millis = epoch_ms.rem_euclid(1000);
+    let second_of_day = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        second_of_day / 3600,
+        (second_of_day % 3600) / 60,
+        second_of_day % 60
+    )
+}
+
 /// Converts days since 1970-01-01 to a proleptic Gregorian date, using
 /// Howard Hinnant's `civil_from_days` algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -60,6 +74,12 @@ pub fn format_wait(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_rfc3339_known_instants() {
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_rfc3339(1_796_423_467_999), "2026-12-04T22:31:07.999Z");
+    }
 
     #[test]
     fn format_utc_known_instants() {

@@ -38,7 +38,8 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             None | Some(Command::Serve) => {
-                crate::serve::run(&cli.storage, &cli.serve, &cli.heroku, port_from_env).await
+                crate::serve::run(&cli.storage, &cli.serve, &cli.heroku, &cli.notify, port_from_env)
+                    .await
             }
             Some(Command::Sandbox) => run_sandbox(&cli.serve, port_from_env).await,
             Some(Command::User { command }) => user_command(&cli.storage, command).await,

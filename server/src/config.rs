@@ -27,6 +27,9 @@ pub struct Cli {
     #[command(flatten)]
     pub heroku: HerokuOptions,
 
+    #[command(flatten)]
+    pub notify: NotifyOptions,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -196,6 +199,99 @@ pub struct ServeOptions {
     #[arg(long, global = true, env = "REBOUND_API_RATE_LIMIT", default_value_t = app::state::DEFAULT_API_RATE_LIMIT,
         value_parser = clap::value_parser!(u32).range(1..))]
     pub api_rate_limit: u32,
+}
+
+/// The SMTP server for email notifications, and the metrics endpoint.
+#[derive(Clone, Args)]
+pub struct NotifyOptions {
+    /// SMTP server that email notification channels send through; email
+    /// channels are unavailable without it.
+    #[arg(long, global = true, env = "REBOUND_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+
+    /// SMTP port. Defaults to 587 with starttls, 465 with tls, 25 with none.
+    #[arg(long, global = true, env = "REBOUND_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+
+    /// starttls (upgrade a plain connection, required), tls (TLS from the
+    /// first byte) or none (no encryption: only for a relay on this host).
+    #[arg(long, global = true, env = "REBOUND_SMTP_TLS", default_value = "starttls")]
+    pub smtp_tls: String,
+
+    /// SMTP user name; with the password, Rebound authenticates.
+    #[arg(long, global = true, env = "REBOUND_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+
+    /// SMTP password.
+    #[arg(long, global = true, env = "REBOUND_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+
+    /// Sender of notification emails, e.g. "Rebound <rebound@example.com>".
+    #[arg(long, global = true, env = "REBOUND_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+
+    /// Maximum wait for each reply of the SMTP server, e.g. 20s.
+    #[arg(long, global = true, env = "REBOUND_SMTP_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub smtp_timeout: Duration,
+
+    /// Bearer token that GET /metrics requires. Without it the endpoint
+    /// returns 404.
+    #[arg(long, global = true, env = "REBOUND_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+impl fmt::Debug for NotifyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotifyOptions")
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field("smtp_password", &self.smtp_password.as_ref().map(|_| "<redacted>"))
+            .field("smtp_from", &self.smtp_from)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl NotifyOptions {
+    /// Builds the SMTP settings, when a host is configured.
+    pub fn smtp_settings(&self) -> anyhow::Result<Option<app::state::SmtpSettings>> {
+        use app::state::{SmtpSettings, SmtpTls};
+        let Some(host) = self.smtp_host.as_deref().filter(|host| !host.is_empty()) else {
+            return Ok(None);
+        };
+        let (tls, default_port) = match self.smtp_tls.as_str() {
+            "starttls" => (SmtpTls::StartTls, 587),
+            "tls" => (SmtpTls::Implicit, 465),
+            "none" => (SmtpTls::None, 25),
+            other => bail!("REBOUND_SMTP_TLS {other:?} is not valid; use starttls, tls or none"),
+        };
+        let Some(from) = self.smtp_from.as_deref().filter(|from| !from.is_empty()) else {
+            bail!(
+                "REBOUND_SMTP_HOST is set but REBOUND_SMTP_FROM is not; set the sender address, e.g. rebound@example.com"
+            );
+        };
+        if !app::notifications::send::is_mailbox(from) {
+            bail!(
+                "REBOUND_SMTP_FROM {from:?} is not an email address; use e.g. \"Rebound <rebound@example.com>\""
+            );
+        }
+        let (username, password) = match (&self.smtp_username, &self.smtp_password) {
+            (Some(user), Some(password)) => (Some(user.clone()), Some(password.clone())),
+            (None, None) => (None, None),
+            _ => bail!("set both REBOUND_SMTP_USERNAME and REBOUND_SMTP_PASSWORD, or neither"),
+        };
+        Ok(Some(SmtpSettings {
+            host: host.to_string(),
+            port: self.smtp_port.unwrap_or(default_port),
+            tls,
+            username,
+            password,
+            from: from.to_string(),
+            timeout: self.smtp_timeout,
+        }))
+    }
 }
 
 /// Where Rebound reaches Heroku, and the sandbox that can stand in for it.

@@ -56,6 +56,9 @@ pub async fn ping(State(state): State<AppState>, Path(token): Path<String>) -> R
             if stored.iter().any(|check| check.triggered > 0) {
                 state.reaction_wakeup.notify_one();
             }
+            if stored.iter().any(|check| check.changed_from.is_some()) {
+                state.notification_wakeup.notify_one();
+            }
             tracing::debug!(monitor.id = monitor.id, "heartbeat ping recorded");
             (StatusCode::OK, "OK\n").into_response()
         }

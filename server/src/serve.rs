@@ -30,9 +30,10 @@ use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tracing::Span;
 
-use crate::config::{HerokuOptions, SecretSource, ServeOptions, StorageOptions};
+use crate::config::{HerokuOptions, NotifyOptions, SecretSource, ServeOptions, StorageOptions};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::worker::housekeeping::HousekeepingConfig;
+use crate::worker::notifications::NotifierConfig;
 use crate::worker::reactions::EngineConfig;
 use crate::worker::{SchedulerConfig, WorkerConfig};
 use crate::{assets, heartbeat, middleware, worker};
@@ -48,6 +49,7 @@ pub async fn run(
     storage: &StorageOptions,
     serve: &ServeOptions,
     heroku: &HerokuOptions,
+    notify: &NotifyOptions,
     port_from_env: bool,
 ) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting rebound");
@@ -100,7 +102,15 @@ pub async fn run(
             oauth_client,
             sandbox_url,
         },
+        smtp: notify.smtp_settings()?,
+        metrics_token: notify.metrics_token.clone().filter(|token| !token.is_empty()),
     };
+    if let Some(smtp) = &settings.smtp {
+        tracing::info!(smtp.host = %smtp.host, smtp.port = smtp.port, smtp.tls = ?smtp.tls, "email notifications enabled");
+    }
+    if settings.metrics_token.is_some() {
+        tracing::info!("metrics endpoint enabled at /metrics");
+    }
     let probe = ProbeOptions {
         allow_private_targets: serve.allow_private_targets,
         allowed_addresses: serve.allowed_target_addresses.clone(),
@@ -125,6 +135,7 @@ pub async fn run(
                 ..SchedulerConfig::default()
             },
             engine: EngineConfig::default(),
+            notifier: NotifierConfig::default(),
             housekeeping: HousekeepingConfig {
                 check_retention: serve.check_retention,
                 ..HousekeepingConfig::default()
@@ -176,6 +187,7 @@ pub fn build_state(
         prober: Prober::new(probe),
         monitor_wakeup: Arc::new(Notify::new()),
         reaction_wakeup: Arc::new(Notify::new()),
+        notification_wakeup: Arc::new(Notify::new()),
     }
 }
 
@@ -279,6 +291,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         ))
         .route_layer(axum::middleware::from_fn(middleware::set_server_fn_error_status))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route(CALLBACK_PATH, get(oauth_callback))
         .route("/ping/{token}", get(heartbeat::ping).post(heartbeat::ping))
         .nest(app::api::ssr::BASE_PATH, app::api::ssr::router(state.clone()))
@@ -329,4 +342,46 @@ async fn healthz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
         }
     }
+}
+
+/// Prometheus metrics, for a scraper that sends the configured bearer
+/// token. Returns 404 when no token is configured, as if the route did not
+/// exist.
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let Some(expected) = state.settings.metrics_token.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let authorized =
+        presented.is_some_and(|token| constant_time_eq(token.as_bytes(), expected.as_bytes()));
+    if !authorized {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+            "send the metrics token as Authorization: Bearer <token>\n",
+        )
+            .into_response();
+    }
+    match app::metrics::render(&state.db).await {
+        Ok(body) => {
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+                .into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "reading metrics from the database failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+/// Compares without returning early, so response times do not reveal how
+/// much of the token matched.
+fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
+    if left.len() != right.len() {
+        return false;
+    }
+    left.iter().zip(right).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
 }

@@ -431,9 +431,13 @@ impl HerokuClient {
         if let Some(range) = request.range {
             builder = builder.header("Range", range);
         }
-        let response = builder.send().await.map_err(transport_error)?;
+        let response = builder.send().await.map_err(|error| {
+            crate::metrics::record_heroku_call(None);
+            transport_error(error)
+        })?;
         let headers = response.headers().clone();
         let status = response.status();
+        crate::metrics::record_heroku_call(Some(status.as_u16()));
         let body = response.bytes().await.map_err(transport_error)?.to_vec();
         let header = |name: &str| {
             headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_string)

@@ -70,6 +70,8 @@ impl Default for ProbeOptions {
 #[derive(Clone)]
 pub struct Prober {
     verified: reqwest::Client,
+    /// Sends notification webhooks through the same address guard.
+    notifier: reqwest::Client,
     unverified: reqwest::Client,
     resolver: Arc<GuardedResolver>,
     options: Arc<ProbeOptions>,
@@ -89,7 +91,7 @@ enum ResolveError {
     #[error("DNS lookup of {host} failed: no addresses found")]
     Empty { host: String },
     #[error(
-        "{host} resolves to {address}, a {reason} address; monitors may not reach private networks unless the instance allows private targets"
+        "{host} resolves to {address}, a {reason} address; Rebound may not reach private networks unless the instance allows private targets"
     )]
     Forbidden { host: String, address: IpAddr, reason: &'static str },
 }
@@ -169,7 +171,27 @@ impl Prober {
                 .build()
                 .expect("the monitor HTTP client builds with static settings")
         };
-        Prober { verified: build(true), unverified: build(false), resolver, options }
+        let notifier = reqwest::Client::builder()
+            .user_agent(concat!("Rebound/", env!("CARGO_PKG_VERSION"), " (notifications)"))
+            // A redirect could lead past the guard; webhook URLs are final.
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(resolver.clone())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("the notification HTTP client builds with static settings");
+        Prober { verified: build(true), unverified: build(false), notifier, resolver, options }
+    }
+
+    /// Returns the HTTP client for notification webhooks, whose resolver
+    /// applies the address guard. Check literal IP hosts with [`Prober::check_target`] first.
+    pub fn notification_client(&self) -> &reqwest::Client {
+        &self.notifier
+    }
+
+    /// Checks a URL whose host is a literal IP address against the guard,
+    /// which bypasses the resolver. Names are checked when they resolve.
+    pub fn check_target(&self, url: &Url) -> Result<(), String> {
+        self.check_literal_host(url)
     }
 
     pub fn options(&self) -> &ProbeOptions {
@@ -394,7 +416,7 @@ fn unexpected_status(status: u16, expected: &StatusRanges) -> String {
 }
 
 /// Turns reqwest's error chain into one sentence naming the failed step.
-fn describe_request_error(error: &reqwest::Error) -> String {
+pub(crate) fn describe_request_error(error: &reqwest::Error) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = source {
         if let Some(resolve) = current.downcast_ref::<ResolveError>() {

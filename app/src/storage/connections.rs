@@ -260,7 +260,9 @@ pub async fn release_refresh(db: &Db, id: i64, owner: &str) -> sqlx::Result<()> 
 }
 
 /// Sets the state (e.g. needs re-authorization) with the reason shown to
-/// people, and ends any refresh lease.
+/// people, and ends any refresh lease. A working connection that stops
+/// working queues the team's "needs re-authorization" notifications in the
+/// same transaction, so each loss is announced once.
 pub async fn set_state(
     db: &Db,
     id: i64,
@@ -268,18 +270,39 @@ pub async fn set_state(
     reason: Option<&str>,
     now: i64,
 ) -> sqlx::Result<()> {
-    let query = "UPDATE heroku_connections SET state = $2, state_reason = $3, \
-                 refresh_lease_owner = NULL, refresh_lease_until = NULL, updated_at = $4 \
-                 WHERE id = $1";
+    let lock = match db {
+        Db::Postgres(_) => " FOR UPDATE",
+        Db::Sqlite(_) => "",
+    };
+    let select =
+        format!("SELECT team_id, email, state FROM heroku_connections WHERE id = $1{lock}");
+    let update = "UPDATE heroku_connections SET state = $2, state_reason = $3, \
+                  refresh_lease_owner = NULL, refresh_lease_until = NULL, updated_at = $4 \
+                  WHERE id = $1";
     with_db!(db, pool => {
-        sqlx::query(query)
+        let mut tx = pool.begin().await?;
+        // Takes SQLite's write lock before the read, as monitors do.
+        sqlx::query("UPDATE heroku_connections SET state = state WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let before: Option<(i64, String, String)> =
+            sqlx::query_as(&select).bind(id).fetch_optional(&mut *tx).await?;
+        sqlx::query(update)
             .bind(id)
             .bind(state.as_str())
             .bind(reason)
             .bind(now)
-            .execute(pool)
-            .await
-            .map(|_| ())
+            .execute(&mut *tx)
+            .await?;
+        if let Some((team_id, email, previous)) = before
+            && previous == ConnectionState::Ok.as_str()
+            && state != ConnectionState::Ok
+        {
+            let event = crate::notifications::event::connection_lost(team_id, id, &email, reason, now);
+            super::notifications::queue_deliveries!(&mut *tx, &event, now)?;
+        }
+        tx.commit().await
     })
 }
 

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod api_tokens;
 pub mod connections;
 pub mod monitors;
+pub mod notifications;
 pub mod reactions;
 pub mod sessions;
 

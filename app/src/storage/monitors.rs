@@ -449,6 +449,7 @@ pub struct StoredCheck {
 #[derive(Debug, FromRow)]
 struct ConfirmationRow {
     team_id: i64,
+    name: String,
     revision: i64,
     state: String,
     consecutive_failures: i32,
@@ -469,7 +470,7 @@ pub async fn record_checks(db: &Db, checks: &[FinishedCheck]) -> sqlx::Result<Ve
         Db::Sqlite(_) => "",
     };
     let select = format!(
-        "SELECT team_id, revision, state, consecutive_failures, consecutive_successes, fail_after, \
+        "SELECT team_id, name, revision, state, consecutive_failures, consecutive_successes, fail_after, \
          recover_after, lease_owner, last_ping_at FROM monitors WHERE id = $1{lock}"
     );
     with_db!(db, pool => {
@@ -556,6 +557,18 @@ pub async fn record_checks(db: &Db, checks: &[FinishedCheck]) -> sqlx::Result<Ve
                 .bind(check.checked_at)
                 .execute(&mut *tx)
                 .await?;
+                let event = crate::notifications::event::monitor_changed(
+                    row.team_id,
+                    check.monitor_id,
+                    &row.name,
+                    before.state,
+                    after.state,
+                    check.reason.as_deref(),
+                    check.checked_at,
+                );
+                if let Some(event) = &event {
+                    crate::storage::notifications::queue_deliveries!(&mut *tx, event, crate::time::now_ms())?;
+                }
             }
 
             sqlx::query(

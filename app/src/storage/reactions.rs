@@ -2,8 +2,10 @@
 
 use sqlx::FromRow;
 
+use super::notifications::queue_deliveries;
 use super::{Db, is_unique_violation, with_db};
 use crate::monitors::MonitorState;
+use crate::notifications::event::ExecutionFacts;
 use crate::reactions::settings::{CallOn, ReactionSettings};
 use crate::reactions::{Execution, ExecutionCursor, ExecutionFilter, ExecutionOutcome, Reaction};
 
@@ -481,6 +483,9 @@ pub async fn finish(db: &Db, finish: &Finish<'_>) -> sqlx::Result<()> {
             bind_execution_values!(sqlx::query_scalar::<_, i64>(INSERT_EXECUTION), record)
                 .fetch_one(&mut *tx)
                 .await?;
+            if let Some(event) = execution_event(record) {
+                queue_deliveries!(&mut *tx, &event, crate::time::now_ms())?;
+            }
             if let Some(acted_at) = finish.acted_at {
                 sqlx::query("UPDATE reactions SET last_acted_at = $1, last_block = NULL WHERE id = $2")
                     .bind(acted_at)
@@ -498,6 +503,24 @@ pub async fn finish(db: &Db, finish: &Finish<'_>) -> sqlx::Result<()> {
         }
         sqlx::query("DELETE FROM reaction_jobs WHERE id = $1").bind(finish.job_id).execute(&mut *tx).await?;
         tx.commit().await
+    })
+}
+
+/// Builds the notification event of a finished execution, if rules can route its outcome.
+fn execution_event(record: &NewExecution<'_>) -> Option<crate::notifications::event::Event> {
+    crate::notifications::event::execution_finished(&ExecutionFacts {
+        team_id: record.team_id,
+        reaction_id: record.reaction.id,
+        reaction_name: &record.reaction.name,
+        kind: record.reaction.settings.kind().as_str(),
+        app_name: &record.reaction.app_name,
+        monitor_name: &record.reaction.monitor_name,
+        monitor_state: record.monitor_state,
+        outcome: record.outcome,
+        summary: record.summary,
+        error_message: record.error.map(|error| error.message),
+        heroku_request_id: record.error.and_then(|error| error.request_id),
+        at: record.started_at,
     })
 }
 

@@ -1,12 +1,12 @@
 //! Periodic housekeeping: expired sessions, stale sign-in failures, old
-//! invitations, API rate-limit counters of past minutes and check history
-//! past its retention.
+//! invitations, API rate-limit counters of past minutes, and check history
+//! and finished notification deliveries past the check retention.
 
 use std::time::Duration;
 
 use app::state::AppState;
 use app::storage::sessions::DbSessionStore;
-use app::storage::{accounts, api_tokens, monitors};
+use app::storage::{accounts, api_tokens, monitors, notifications};
 use app::time::now_ms;
 use tokio_util::sync::CancellationToken;
 
@@ -88,5 +88,14 @@ pub async fn tidy(state: &AppState, config: &HousekeepingConfig) {
     match monitors::prune_rollups(&state.db, now - ROLLUP_RETENTION_MS).await {
         Ok(deleted) => tracing::debug!(rows.deleted = deleted, "old hourly rollups deleted"),
         Err(error) => tracing::error!(%error, "pruning hourly rollups failed"),
+    }
+    match notifications::prune_finished(&state.db, now - retention_ms).await {
+        Ok(deleted) => {
+            tracing::debug!(
+                rows.deleted = deleted,
+                "finished notification deliveries past retention deleted"
+            )
+        }
+        Err(error) => tracing::error!(%error, "pruning notification deliveries failed"),
     }
 }

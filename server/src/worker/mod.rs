@@ -1,11 +1,12 @@
-//! The background worker: the monitor scheduler, the reaction engine, Heroku
-//! token refreshes and periodic housekeeping.
+//! The background worker: the monitor scheduler, the reaction engine, the
+//! notification sender, Heroku token refreshes and periodic housekeeping.
 //! Each runs as its own task and stops after its current step once the
 //! shutdown token is cancelled.
 
 pub mod clock;
 pub mod housekeeping;
 pub mod monitors;
+pub mod notifications;
 pub mod outage;
 pub mod reactions;
 pub mod tokens;
@@ -21,6 +22,7 @@ pub use monitors::SchedulerConfig;
 pub struct WorkerConfig {
     pub scheduler: SchedulerConfig,
     pub engine: reactions::EngineConfig,
+    pub notifier: notifications::NotifierConfig,
     pub housekeeping: housekeeping::HousekeepingConfig,
 }
 
@@ -32,6 +34,8 @@ pub fn spawn(state: AppState, config: WorkerConfig, shutdown: CancellationToken)
     tasks.spawn(scheduler.run(shutdown.clone()));
     let engine = reactions::Engine::new(state.clone(), config.engine, clock::Clock::system());
     tasks.spawn(engine.run(shutdown.clone()));
+    let notifier = notifications::Notifier::new(state.clone(), config.notifier);
+    tasks.spawn(notifier.run(shutdown.clone()));
     tasks.spawn(tokens::run(state.clone(), shutdown.clone()));
     tasks.spawn(housekeeping::run(state, config.housekeeping, shutdown));
     tasks

@@ -238,7 +238,12 @@ pub async fn check(state: &AppState, claim: &Claimed, clock: &Clock, owner: &str
             };
             (outcome, Some(since))
         }
-        settings => (state.prober.check(settings).await, None),
+        settings => {
+            let started = std::time::Instant::now();
+            let outcome = state.prober.check(settings).await;
+            app::metrics::record_check(outcome.passed, started.elapsed());
+            (outcome, None)
+        }
     };
     let interval_ms = i64::from(monitor.interval_secs) * 1000;
     let now = clock.now_ms();
@@ -335,6 +340,9 @@ async fn flush(
             Ok(stored) => {
                 if stored.iter().any(|check| check.triggered > 0) {
                     state.reaction_wakeup.notify_one();
+                }
+                if stored.iter().any(|check| check.changed_from.is_some()) {
+                    state.notification_wakeup.notify_one();
                 }
                 if logged {
                     tracing::info!(

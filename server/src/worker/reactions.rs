@@ -188,7 +188,8 @@ async fn decide(state: AppState, owner: String, job: Job, clock: Clock, lease_ms
         never = renew => never,
     };
     match decided {
-        Ok(JobOutcome::Done) => {}
+        // The decision may have queued notifications.
+        Ok(JobOutcome::Done) => state.notification_wakeup.notify_one(),
         Ok(JobOutcome::RetryAt(at)) => {
             if let Err(error) = store::retry_job(&state.db, job.id, &owner, at).await {
                 tracing::error!(%error, job.id = job.id, "rescheduling a reaction trigger failed; it runs again when its lease expires");

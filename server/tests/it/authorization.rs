@@ -20,7 +20,7 @@ use crate::api::{
 };
 use crate::support::{
     Client, TestServer, add_connection, add_team, add_user, heartbeat_monitor, on_each_backend,
-    scale_out_reaction, unique_email,
+    scale_out_reaction, unique_email, webhook_channel,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +209,32 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
         "set_reaction_enabled" => {
             vec![("id", team_a_reaction(fixture).await.to_string()), ("enabled", "false".into())]
         }
+        "list_notifications" => vec![],
+        "create_notification_channel" => vec![
+            ("form[name]", unique_email()),
+            ("form[kind]", "webhook".into()),
+            ("form[url]", "http://127.0.0.1:9/hook".into()),
+        ],
+        "delete_notification_channel" | "test_notification_channel" => {
+            vec![("channel_id", team_a_channel(fixture).await.to_string())]
+        }
+        "add_notification_rule" => vec![
+            ("event", "monitor_failed".into()),
+            ("channel_id", team_a_channel(fixture).await.to_string()),
+        ],
+        "delete_notification_rule" => {
+            let channel = team_a_channel(fixture).await;
+            let rule = app::storage::notifications::add_rule(
+                db,
+                fixture.team_a,
+                channel,
+                app::notifications::EventKind::MonitorFailed,
+                now_ms(),
+            )
+            .await
+            .unwrap();
+            vec![("rule_id", rule.to_string())]
+        }
         other => {
             panic!("server function {other} has no arguments in the authorization test; add it")
         }
@@ -229,6 +255,11 @@ fn access(endpoint: &str) -> Access {
         "list_reactions" | "get_reaction" | "preview_reaction" | "export_team_config"
         | "api_reference" => Access::Team(Role::Viewer),
         "import_team_config" => Access::Team(Role::Editor),
+        "list_notifications" => Access::Team(Role::Viewer),
+        "test_notification_channel" | "add_notification_rule" | "delete_notification_rule" => {
+            Access::Team(Role::Editor)
+        }
+        "create_notification_channel" | "delete_notification_channel" => Access::Team(Role::Admin),
         "create_reaction"
         | "update_reaction"
         | "delete_reaction"
@@ -301,6 +332,10 @@ fn names_team_a_object(endpoint: &str) -> bool {
             | "delete_reaction"
             | "set_reaction_enabled"
             | "revoke_api_token"
+            | "delete_notification_channel"
+            | "test_notification_channel"
+            | "add_notification_rule"
+            | "delete_notification_rule"
     )
 }
 
@@ -311,6 +346,11 @@ async fn throwaway_member(db: &Db, team: i64) -> i64 {
 /// A new scale-out reaction of team A on the fixture's app.
 async fn team_a_reaction(fixture: &Fixture) -> i64 {
     scale_out_reaction(&fixture.db, fixture.team_a, fixture.connection_id, &fixture.app_name).await
+}
+
+/// A new webhook channel of team A; it points at a closed local port.
+async fn team_a_channel(fixture: &Fixture) -> i64 {
+    webhook_channel(&fixture.db, fixture.team_a, &unique_email(), "http://127.0.0.1:9/hook").await
 }
 
 /// A reaction form for team A's connection and monitor, with a new name.

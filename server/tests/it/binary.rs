@@ -219,6 +219,8 @@ fn help_documents_configuration() {
         "REBOUND_DATA_DIR",
         "REBOUND_LOG",
         "REBOUND_HOST",
+        "REBOUND_SMTP_HOST",
+        "REBOUND_METRICS_TOKEN",
     ] {
         assert!(help.contains(expected), "--help mentions {expected}");
     }

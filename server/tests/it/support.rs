@@ -500,3 +500,28 @@ pub async fn scale_out_reaction(db: &Db, team: i64, connection_id: i64, app_name
     };
     app::storage::reactions::create(db, team, &draft, now_ms()).await.unwrap()
 }
+
+/// Stores a webhook channel of `team` that posts to `url`, sealed with the
+/// test instance secret; returns its id.
+pub async fn webhook_channel(db: &Db, team: i64, name: &str, url: &str) -> i64 {
+    use app::notifications::ChannelKind;
+    use app::notifications::send::ChannelSecrets;
+    use app::storage::notifications::{self as store, NewChannel};
+
+    let secrets = ChannelSecrets { url: Some(url.to_string()), ..ChannelSecrets::default() };
+    let json = serde_json::to_string(&secrets).expect("channel settings serialize");
+    let key = *Secrets::derive(TEST_SECRET).credential_encryption_key();
+    let new = NewChannel {
+        team_id: team,
+        name,
+        kind: ChannelKind::Webhook,
+        target_summary: "http://127.0.0.1/…",
+        created_by: None,
+        now: now_ms(),
+    };
+    store::create_channel(db, &new, |id| {
+        app::crypto::seal(&key, &store::secret_label(id), json.as_bytes())
+    })
+    .await
+    .expect("the channel is stored")
+}

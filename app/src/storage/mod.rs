@@ -12,6 +12,7 @@ pub mod connections;
 pub mod monitors;
 pub mod reactions;
 pub mod sessions;
+pub mod timeline;
 
 use std::str::FromStr;
 use std::time::Duration;

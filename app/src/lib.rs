@@ -13,6 +13,7 @@ pub mod monitors;
 pub mod reactions;
 pub mod team_config;
 pub mod time;
+pub mod timeline;
 
 #[cfg(feature = "ssr")]
 pub mod crypto;

@@ -23,4 +23,6 @@ mod storage_accounts;
 mod storage_connections;
 mod storage_monitors;
 mod storage_reactions;
+mod storage_timeline;
 mod support;
+mod timeline_http;

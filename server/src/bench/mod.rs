@@ -8,6 +8,7 @@ mod machine;
 mod reactions;
 mod scheduler;
 mod seed;
+mod timeline;
 
 use std::time::Duration;
 
@@ -25,6 +26,9 @@ pub enum BenchCommand {
     Reactions(ReactionsArgs),
     /// Binary size, bundle size, start-up time and idle memory.
     Footprint,
+    /// Latency of one timeline page with many execution records: the first
+    /// page, a deep page and each filter.
+    Timeline(TimelineArgs),
 }
 
 #[derive(Debug, Args)]
@@ -58,12 +62,27 @@ pub struct ReactionsArgs {
     pub database_url: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Execution records to fill in (one state change per 100 of them).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub executions: u64,
+    /// Timed reads per case.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// An empty database to use; default a new SQLite file in a temporary
+    /// directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     println!("{}", machine::describe());
     match command {
         BenchCommand::Scheduler(args) => scheduler::run(args).await,
         BenchCommand::Reactions(args) => reactions::run(args).await,
         BenchCommand::Footprint => footprint::run().await,
+        BenchCommand::Timeline(args) => timeline::run(args).await,
     }
 }
 

@@ -119,7 +119,7 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// Stops the child with SIGTERM, as an operator would, and waits for it.
-fn stop(child: &mut Child) {
+pub(super) fn stop(child: &mut Child) {
     let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
     for _ in 0..100 {
         if matches!(child.try_wait(), Ok(Some(_))) {

@@ -5,6 +5,7 @@
 
 mod footprint;
 mod machine;
+mod pages;
 mod reactions;
 mod scheduler;
 mod seed;
@@ -26,6 +27,9 @@ pub enum BenchCommand {
     Reactions(ReactionsArgs),
     /// Binary size, bundle size, start-up time and idle memory.
     Footprint,
+    /// Latency and throughput of signed-in pages on a seeded database,
+    /// served by this binary in a second process.
+    Pages(PagesArgs),
     /// Latency of one timeline page with many execution records: the first
     /// page, a deep page and each filter.
     Timeline(TimelineArgs),
@@ -63,6 +67,23 @@ pub struct ReactionsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PagesArgs {
+    /// Monitors of the benchmark team.
+    #[arg(long, default_value_t = 1_000)]
+    pub monitors: usize,
+    /// Requests kept in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// How long to load each page after one second of warm-up.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// An empty database to use; default a new SQLite file in a temporary
+    /// directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct TimelineArgs {
     /// Execution records to fill in (one state change per 100 of them).
     #[arg(long, default_value_t = 1_000_000)]
@@ -82,6 +103,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Scheduler(args) => scheduler::run(args).await,
         BenchCommand::Reactions(args) => reactions::run(args).await,
         BenchCommand::Footprint => footprint::run().await,
+        BenchCommand::Pages(args) => pages::run(args).await,
         BenchCommand::Timeline(args) => timeline::run(args).await,
     }
 }

@@ -18,6 +18,9 @@ use app::time::now_ms;
 
 use crate::sandbox::Sandbox;
 
+/// The sign-in of the benchmark team's owner.
+pub const EMAIL: &str = "bench@example.com";
+
 /// The password of every benchmark user.
 pub const PASSWORD: &str = "benchmark password";
 
@@ -97,13 +100,12 @@ pub struct Team {
 
 /// Creates a team with one owner whose password is [`PASSWORD`].
 pub async fn team(db: &Db) -> anyhow::Result<Team> {
-    let email = "bench@example.com";
     let hash = hash_password(PASSWORD.to_string())
         .await
         .map_err(|error| anyhow::anyhow!("hashing the benchmark password failed: {error}"))?;
     let account = accounts_store::create_account_with_team(
         db,
-        email,
+        EMAIL,
         &hash,
         "Bench",
         now_ms(),

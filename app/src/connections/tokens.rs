@@ -53,8 +53,11 @@ pub struct HerokuRuntime {
     app_details: Mutex<HashMap<(i64, String), AppDetails>>,
     /// Formations per (connection, app) with when they were read, for the
     /// overview. NOTE: per process, like `app_details`.
-    formations: Mutex<HashMap<(i64, String), (Vec<Formation>, i64)>>,
+    formations: Mutex<FormationCache>,
 }
+
+/// Formations per (connection id, app name), with when each was read.
+type FormationCache = HashMap<(i64, String), (Vec<Formation>, i64)>;
 
 impl HerokuRuntime {
     pub fn new(

@@ -39,6 +39,9 @@ pub struct MonitorEvent {
 }
 
 /// One line of the timeline.
+// Most entries are executions, so boxing the large variant would cost an
+// allocation per entry and save no memory.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TimelineEntry {
     Execution(Execution),

@@ -47,7 +47,6 @@ pub async fn run(args: TimelineArgs) -> anyhow::Result<()> {
     })
     .context("finding the deep page's cursor failed")?;
     let deep = TimelineCursor { at: deep.0, state_change: false, id: deep.1 };
-    let day_ago = newest - 86_400_000;
 
     let all = ExecutionFilter::default();
     let cases: Vec<(String, ExecutionFilter, Option<TimelineCursor>)> = vec![
@@ -76,16 +75,28 @@ pub async fn run(args: TimelineArgs) -> anyhow::Result<()> {
             None,
         ),
         (
-            "time range (one day, a week back)".into(),
+            "time range (one hour, three days back)".into(),
             ExecutionFilter {
-                since: Some(day_ago - 7 * 86_400_000),
-                until: Some(day_ago - 6 * 86_400_000),
+                since: Some(newest - 3 * 86_400_000),
+                until: Some(newest - 3 * 86_400_000 + 3_600_000),
                 ..all.clone()
             },
             None,
         ),
         (
-            "app and outcome".into(),
+            "app and outcome (failed)".into(),
+            ExecutionFilter {
+                app: Some("app-0".into()),
+                outcome: Some(ExecutionOutcome::Failed),
+                ..all.clone()
+            },
+            None,
+        ),
+        // The filled data has no failure on app-3, so this reads the app's
+        // whole index range: the worst case of two filters without a
+        // composite index.
+        (
+            "app and outcome, no match".into(),
             ExecutionFilter {
                 app: Some("app-3".into()),
                 outcome: Some(ExecutionOutcome::Failed),

@@ -16,6 +16,7 @@ use crate::monitors::{EditMonitorPage, MonitorPage, MonitorsPage, NewMonitorPage
 use crate::notifications::NotificationsPage;
 use crate::reactions::{EditReactionPage, NewReactionPage, ReactionPage, ReactionsPage};
 use crate::team_config::ConfigPage;
+use crate::timeline::{OverviewPage, TimelinePage};
 
 /// Renders the document around the app (on the server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/timeline") view=TimelinePage ssr=SsrMode::Async />
                     <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async />
                     <Route path=path!("/teams/new") view=NewTeamPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
@@ -110,6 +112,7 @@ fn Layout() -> impl IntoView {
                 <A href="/">"Overview"</A>
                 <A href="/monitors">"Monitors"</A>
                 <A href="/reactions">"Reactions"</A>
+                <A href="/timeline">"Timeline"</A>
                 <A href="/team">"Team"</A>
                 <A href="/connections">"Connections"</A>
                 <A href="/settings/notifications">"Notifications"</A>
@@ -198,21 +201,8 @@ fn HomePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match viewer.await.ok().flatten() {
-                    Some(Viewer { team: Some(team), role, .. }) => {
-                        view! {
-                            <h1>{team.name}</h1>
-                            <p class="lead">
-                                "You are " {role.map(Role::label).unwrap_or_default()} " in this team."
-                            </p>
-                            <section class="card">
-                                <h2>"Members"</h2>
-                                <p>
-                                    "See who is in the team, change roles and invite people on the "
-                                    <a href="/team">"team page"</a> "."
-                                </p>
-                            </section>
-                        }
-                            .into_any()
+                    Some(Viewer { team: Some(team), .. }) => {
+                        view! { <OverviewPage team_name=team.name /> }.into_any()
                     }
                     Some(_) => {
                         view! {

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod reactions;
 pub mod team_config;
 pub mod time;
+pub mod timeline;
 
 #[cfg(feature = "ssr")]
 pub mod crypto;

@@ -28,6 +28,109 @@ pub fn format_rfc3339(epoch_ms: i64) -> String {
     )
 }
 
+/// The largest UTC offset in use, in minutes (UTC+14:00).
+pub const MAX_OFFSET_MINUTES: i32 = 14 * 60;
+
+/// Formats epoch milliseconds as `YYYY-MM-DD HH:MM:SS` in the zone
+/// `offset_minutes` east of UTC, followed by `UTC` or `UTC+HH:MM`.
+pub fn format_in_offset(epoch_ms: i64, offset_minutes: i32) -> String {
+    if offset_minutes == 0 {
+        return format_utc(epoch_ms);
+    }
+    let shifted = format_utc(epoch_ms + i64::from(offset_minutes) * 60_000);
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let minutes = offset_minutes.unsigned_abs();
+    format!("{} UTC{sign}{:02}:{:02}", shifted.trim_end_matches(" UTC"), minutes / 60, minutes % 60)
+}
+
+/// Formats epoch milliseconds for a `datetime-local` input
+/// (`YYYY-MM-DDTHH:MM`) in the zone `offset_minutes` east of UTC.
+pub fn format_datetime_local(epoch_ms: i64, offset_minutes: i32) -> String {
+    let text = format_utc(epoch_ms + i64::from(offset_minutes) * 60_000);
+    // "YYYY-MM-DD HH:MM:SS UTC" → "YYYY-MM-DDTHH:MM"
+    format!("{}T{}", &text[..10], &text[11..16])
+}
+
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS` (a space
+/// may replace the `T`) as a local time in the zone `offset_minutes` east
+/// of UTC; returns epoch milliseconds. The error names the expected forms.
+pub fn parse_datetime_local(text: &str, offset_minutes: i32) -> Result<i64, String> {
+    let invalid = || {
+        format!(
+            "{text:?} is not a date and time. Use YYYY-MM-DD or YYYY-MM-DDTHH:MM, e.g. 2026-12-05T14:30."
+        )
+    };
+    let text = text.trim();
+
+    let (date, time) = match text.split_once(['T', ' ']) {
+        Some((date, time)) => (date, Some(time)),
+        None => (text, None),
+    };
+    let number = |part: &str, digits: usize| -> Option<i64> {
+        (part.len() == digits && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let mut date_parts = date.split('-');
+    let (Some(year), Some(month), Some(day), None) =
+        (date_parts.next(), date_parts.next(), date_parts.next(), date_parts.next())
+    else {
+        return Err(invalid());
+    };
+    let (Some(year), Some(month), Some(day)) = (number(year, 4), number(month, 2), number(day, 2))
+    else {
+        return Err(invalid());
+    };
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month as u32) {
+        return Err(invalid());
+    }
+
+    let (hour, minute, second) = match time {
+        None => (0, 0, 0),
+        Some(time) => {
+            let parts: Vec<&str> = time.split(':').collect();
+            let parsed = match parts.as_slice() {
+                [hour, minute] => (number(hour, 2), number(minute, 2), Some(0)),
+                [hour, minute, second] => (number(hour, 2), number(minute, 2), number(second, 2)),
+                _ => (None, None, None),
+            };
+            let (Some(hour), Some(minute), Some(second)) = parsed else {
+                return Err(invalid());
+            };
+            if hour > 23 || minute > 59 || second > 59 {
+                return Err(invalid());
+            }
+            (hour, minute, second)
+        }
+    };
+
+    let days = days_from_civil(year, month as u32, day as u32);
+    let local_secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+    Ok((local_secs - i64::from(offset_minutes) * 60) * 1000)
+}
+
+fn days_in_month(year: i64, month: u32) -> i64 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Converts a proleptic Gregorian date to days since 1970-01-01, the inverse
+/// of [`civil_from_days`] (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 /// Converts days since 1970-01-01 to a proleptic Gregorian date, using
 /// Howard Hinnant's `civil_from_days` algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -91,6 +194,58 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(format_utc(input), expected, "epoch ms {input}");
+        }
+    }
+
+    #[test]
+    fn format_in_offset_shifts_and_labels() {
+        let cases = [
+            (0, 0, "1970-01-01 00:00:00 UTC"),
+            (0, 90, "1970-01-01 01:30:00 UTC+01:30"),
+            (0, -300, "1969-12-31 19:00:00 UTC-05:00"),
+        ];
+        for (ms, offset, expected) in cases {
+            assert_eq!(format_in_offset(ms, offset), expected, "{ms} at {offset}");
+        }
+    }
+
+    #[test]
+    fn parse_datetime_local_accepts_forms() {
+        let cases = [
+            ("2026-12-04", 0, 1_796_342_400_000),
+            ("2026-12-04T22:31", 0, 1_796_423_460_000),
+            ("2026-12-04 22:31:07", 0, 1_796_423_467_000),
+            ("2026-12-04T23:31", 60, 1_796_423_460_000),
+            ("2000-02-29", 0, 951_782_400_000),
+        ];
+        for (text, offset, expected) in cases {
+            assert_eq!(parse_datetime_local(text, offset), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn parse_datetime_local_rejects_invalid() {
+        for text in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-02-30",
+            "2025-02-29",
+            "2026-12-04T24:00",
+            "2026-12-04T10",
+            "26-12-04",
+        ] {
+            let error = parse_datetime_local(text, 0).expect_err(text);
+            assert!(error.contains("YYYY-MM-DD"), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn datetime_local_round_trips() {
+        for offset in [0, 60, -300, 330] {
+            let ms = 1_796_423_460_000;
+            let text = format_datetime_local(ms, offset);
+            assert_eq!(parse_datetime_local(&text, offset), Ok(ms), "{text} at {offset}");
         }
     }
 

@@ -42,3 +42,25 @@ test("connecting the sandbox works with JavaScript disabled", async ({ page }) =
   await page.getByRole("button", { name: "Refresh" }).click();
   await expect(page.getByTestId("formation").getByRole("row", { name: /web 2 Standard-1X/ })).toBeVisible();
 });
+
+test("timeline filters work with JavaScript disabled", async ({ page }) => {
+  const owner = createOwner("nojs-timeline");
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(owner.email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("link", { name: "Timeline", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Timeline", exact: true })).toBeVisible();
+
+  await page.getByLabel("Outcome").selectOption("failed");
+  await page.getByLabel(/^From/).fill("2026-12-01T08:00");
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await expect(page).toHaveURL(/outcome=failed/);
+  await expect(page).toHaveURL(/since=2026-12-01T08%3A00/);
+  await expect(page.getByText("Nothing matches these filters.")).toBeVisible();
+  await expect(page.getByLabel("Outcome")).toHaveValue("failed");
+  await expect(page.getByRole("link", { name: "Refresh" })).toHaveAttribute("href", /outcome=failed/);
+
+  await page.goto("/timeline?since=2026-02-30");
+  await expect(page.getByRole("alert")).toContainText('From: "2026-02-30" is not a date and time');
+});

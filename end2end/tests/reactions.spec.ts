@@ -1,13 +1,6 @@
-import { expect, Locator, test } from "@playwright/test";
-import { createOwner, open, signIn, waitForHydration } from "./support";
+import { expect, test } from "@playwright/test";
+import { createOwner, open, selectByText, signIn, waitForHydration } from "./support";
 import { TargetPage } from "./target";
-
-/** Selects the option whose text matches `text`. */
-async function selectByText(select: Locator, text: RegExp): Promise<void> {
-  const value = await select.locator("option", { hasText: text }).first().getAttribute("value");
-  expect(value, `an option matching ${text}`).not.toBeNull();
-  await select.selectOption(value!);
-}
 
 test("scale-out reaction takes web 1 → 2 → 3 and stops at its bound", async ({ page }) => {
   // Three failing checks at the fastest interval (10 s) plus the first healthy one.

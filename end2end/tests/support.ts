@@ -4,7 +4,7 @@ import { execFileSync, spawn, ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { expect, Page } from "@playwright/test";
+import { expect, Locator, Page } from "@playwright/test";
 
 export const MAIN_PORT = Number(process.env.REBOUND_E2E_PORT ?? 3100);
 export const MAIN_DATA_DIR = path.resolve(__dirname, "../../target/e2e-data");
@@ -109,4 +109,11 @@ export class Instance {
     await exited;
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/** Selects the option whose text matches `text`. */
+export async function selectByText(select: Locator, text: RegExp): Promise<void> {
+  const value = await select.locator("option", { hasText: text }).first().getAttribute("value");
+  expect(value, `an option matching ${text}`).not.toBeNull();
+  await select.selectOption(value!);
 }

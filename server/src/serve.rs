@@ -294,6 +294,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/metrics", get(metrics))
         .route(CALLBACK_PATH, get(oauth_callback))
         .route("/ping/{token}", get(heartbeat::ping).post(heartbeat::ping))
+        .route(app::timeline::export::CSV_PATH, get(app::timeline::export::csv))
+        .route(app::timeline::export::JSON_PATH, get(app::timeline::export::json))
         .nest(app::api::ssr::BASE_PATH, app::api::ssr::router(state.clone()))
         .fallback(assets::serve_site_or_not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::reject_cross_site))

@@ -119,11 +119,18 @@ pub async fn viewer() -> Result<Option<Viewer>, AppError> {
 pub async fn session_caller() -> Result<(AppState, Caller), AppError> {
     let state = app_state()?;
     let session = session().await?;
-    let user = session_user(&state.db, &session).await?.ok_or(AppError::Unauthenticated)?;
-    let teams = store::teams_of(&state.db, user.id).await?;
-    let (team, role) = current_team(&session, &teams).await?.ok_or(AppError::Forbidden)?;
-    let caller = Caller { team_id: team.id, role, user_id: Some(user.id), token_id: None };
+    let caller = caller_of_session(&state, &session).await?;
     Ok((state, caller))
+}
+
+/// Returns the signed-in user of `session` acting in their current team,
+/// for plain axum handlers (such as exports) that extract the session
+/// themselves.
+pub async fn caller_of_session(state: &AppState, session: &Session) -> Result<Caller, AppError> {
+    let user = session_user(&state.db, session).await?.ok_or(AppError::Unauthenticated)?;
+    let teams = store::teams_of(&state.db, user.id).await?;
+    let (team, role) = current_team(session, &teams).await?.ok_or(AppError::Forbidden)?;
+    Ok(Caller { team_id: team.id, role, user_id: Some(user.id), token_id: None })
 }
 
 /// Checks that the request comes from a signed-in user whose role in their

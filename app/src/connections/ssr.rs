@@ -656,6 +656,53 @@ async fn details_stale(
     Ok(latest.is_some_and(|started_at| started_at >= cached.fetched_at - 30_000))
 }
 
+/// Reads an app's current formation through one of the caller's
+/// connections, for the overview. A fresh answer (younger than
+/// `max_age_ms`) of an earlier call in this process is reused, so a page
+/// that polls does not spend the connection's rate limit.
+pub async fn current_formation(
+    state: &AppState,
+    caller: &Caller,
+    connection_id: i64,
+    app: &str,
+    max_age_ms: i64,
+    timeout: std::time::Duration,
+) -> Result<(Vec<crate::heroku::types::Formation>, i64), AppError> {
+    let credentials = readable_connection(state, caller, connection_id).await?;
+    let now = now_ms();
+    if let Some(details) = state.heroku.cached_details(connection_id, app)
+        && now - details.fetched_at < max_age_ms
+    {
+        return Ok((details.formation, details.fetched_at));
+    }
+    if let Some((formation, read_at)) =
+        state.heroku.cached_formation(connection_id, app, now - max_age_ms)
+    {
+        return Ok((formation, read_at));
+    }
+    let api = credentials.api().interactive();
+    let formation = match tokio::time::timeout(timeout, api.formation(app)).await {
+        Ok(reply) => reply.map_err(heroku_error)?.value,
+        Err(_) => {
+            tracing::warn!(
+                connection.id = connection_id,
+                heroku.app = app,
+                timeout_ms = timeout.as_millis() as u64,
+                "reading the formation for the overview timed out"
+            );
+            return Err(AppError::Heroku {
+                message: format!(
+                    "no answer within {} s; the formation is unknown for now. The page tries again on its next refresh.",
+                    timeout.as_secs()
+                ),
+                request_id: None,
+            });
+        }
+    };
+    state.heroku.cache_formation(connection_id, app, formation.clone(), now);
+    Ok((formation, now))
+}
+
 /// Sorts `web.2` before `web.10`.
 fn dyno_order(name: &str) -> (String, u64) {
     match name.rsplit_once('.') {

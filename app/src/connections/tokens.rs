@@ -19,6 +19,7 @@ use crate::heroku::client::{
     Api, Credentials, HerokuClient, HerokuConfig, OAuthClient, OAuthProvider, Priority,
 };
 use crate::heroku::retry::{budget_wait, estimated_remaining};
+use crate::heroku::types::Formation;
 use crate::heroku::{HerokuError, HerokuErrorKind};
 use crate::state::AppState;
 use crate::storage::connections::{self as store, ConnectionRecord, StoredTokens};
@@ -51,7 +52,13 @@ pub struct HerokuRuntime {
     /// someone refreshes.
     /// NOTE: per process; replicas each fetch on first view.
     app_details: Mutex<HashMap<(i64, String), AppDetails>>,
+    /// Formations per (connection, app) with when they were read, for the
+    /// overview. NOTE: per process, like `app_details`.
+    formations: Mutex<FormationCache>,
 }
+
+/// Formations per (connection id, app name), with when each was read.
+type FormationCache = HashMap<(i64, String), (Vec<Formation>, i64)>;
 
 impl HerokuRuntime {
     pub fn new(
@@ -66,6 +73,7 @@ impl HerokuRuntime {
             process_id: crate::accounts::ssr::random_token(),
             refresh_locks: Mutex::new(HashMap::new()),
             app_details: Mutex::new(HashMap::new()),
+            formations: Mutex::new(HashMap::new()),
         })
     }
 
@@ -113,6 +121,33 @@ impl HerokuRuntime {
     pub fn forget_connection(&self, connection_id: i64) {
         let mut cache = self.app_details.lock().expect("app details cache is not poisoned");
         cache.retain(|(id, _), _| *id != connection_id);
+        let mut formations = self.formations.lock().expect("formation cache is not poisoned");
+        formations.retain(|(id, _), _| *id != connection_id);
+    }
+
+    /// A formation read at `not_before` or later, with when it was read.
+    pub fn cached_formation(
+        &self,
+        connection_id: i64,
+        app: &str,
+        not_before: i64,
+    ) -> Option<(Vec<Formation>, i64)> {
+        let cache = self.formations.lock().expect("formation cache is not poisoned");
+        cache
+            .get(&(connection_id, app.to_string()))
+            .filter(|(_, read_at)| *read_at >= not_before)
+            .cloned()
+    }
+
+    pub fn cache_formation(
+        &self,
+        connection_id: i64,
+        app: &str,
+        formation: Vec<Formation>,
+        read_at: i64,
+    ) {
+        let mut cache = self.formations.lock().expect("formation cache is not poisoned");
+        cache.insert((connection_id, app.to_string()), (formation, read_at));
     }
 }
 

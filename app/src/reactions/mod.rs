@@ -12,7 +12,7 @@ pub mod spec;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub use pages::{EditReactionPage, NewReactionPage, ReactionPage, ReactionsPage};
+pub use pages::{EditReactionPage, NewReactionPage, OutcomeBadge, ReactionPage, ReactionsPage};
 pub use settings::{CallOn, ReactionForm, ReactionKind, ReactionSettings};
 
 use leptos::prelude::*;

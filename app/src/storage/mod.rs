@@ -13,6 +13,7 @@ pub mod monitors;
 pub mod notifications;
 pub mod reactions;
 pub mod sessions;
+pub mod timeline;
 
 use std::str::FromStr;
 use std::time::Duration;

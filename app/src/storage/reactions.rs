@@ -524,12 +524,12 @@ fn execution_event(record: &NewExecution<'_>) -> Option<crate::notifications::ev
     })
 }
 
-const EXECUTION_COLUMNS: &str = "id, reaction_id, reaction_name, monitor_id, monitor_name, check_id, \
+pub(super) const EXECUTION_COLUMNS: &str = "id, reaction_id, reaction_name, monitor_id, monitor_name, check_id, \
      monitor_state, connection_id, app_name, kind, outcome, summary, detail, error_message, heroku_status, \
      heroku_error_id, heroku_request_id, started_at, duration_ms";
 
 #[derive(Debug, FromRow)]
-struct ExecutionRow {
+pub(super) struct ExecutionRow {
     id: i64,
     reaction_id: Option<i64>,
     reaction_name: String,
@@ -630,39 +630,13 @@ pub async fn list_executions(
     before: Option<ExecutionCursor>,
     limit: u32,
 ) -> sqlx::Result<Vec<Execution>> {
-    let rows: Vec<ExecutionRow> = with_db!(db, pool => {
-        let mut query = sqlx::QueryBuilder::new(format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE team_id = "));
-        query.push_bind(team_id);
-        if let Some(app) = &filter.app {
-            query.push(" AND app_name = ").push_bind(app.clone());
-        }
-        if let Some(monitor_id) = filter.monitor_id {
-            query.push(" AND monitor_id = ").push_bind(monitor_id);
-        }
-        if let Some(reaction_id) = filter.reaction_id {
-            query.push(" AND reaction_id = ").push_bind(reaction_id);
-        }
-        if let Some(kind) = filter.kind {
-            query.push(" AND kind = ").push_bind(kind.as_str());
-        }
-        if let Some(outcome) = filter.outcome {
-            query.push(" AND outcome = ").push_bind(outcome.as_str());
-        }
-        if let Some(since) = filter.since {
-            query.push(" AND started_at >= ").push_bind(since);
-        }
-        if let Some(until) = filter.until {
-            query.push(" AND started_at < ").push_bind(until);
-        }
-        if let Some(cursor) = before {
-            query.push(" AND (started_at < ").push_bind(cursor.started_at);
-            query.push(" OR (started_at = ").push_bind(cursor.started_at);
-            query.push(" AND id < ").push_bind(cursor.id).push("))");
-        }
-        query.push(" ORDER BY started_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
-        query.build_query_as().fetch_all(pool).await
-    })?;
-    Ok(rows.into_iter().map(Execution::from).collect())
+    // The timeline's execution stream, with the cursor of an execution.
+    let before = before.map(|cursor| crate::timeline::TimelineCursor {
+        at: cursor.started_at,
+        state_change: false,
+        id: cursor.id,
+    });
+    super::timeline::executions_before(db, team_id, filter, before, limit).await
 }
 
 /// Start time of the team's newest execution on `app`, if any.

@@ -9,6 +9,7 @@ mod pages;
 mod reactions;
 mod scheduler;
 mod seed;
+mod timeline;
 
 use std::time::Duration;
 
@@ -29,6 +30,9 @@ pub enum BenchCommand {
     /// Latency and throughput of signed-in pages on a seeded database,
     /// served by this binary in a second process.
     Pages(PagesArgs),
+    /// Latency of one timeline page with many execution records: the first
+    /// page, a deep page and each filter.
+    Timeline(TimelineArgs),
 }
 
 #[derive(Debug, Args)]
@@ -67,12 +71,29 @@ pub struct PagesArgs {
     /// Monitors of the benchmark team.
     #[arg(long, default_value_t = 1_000)]
     pub monitors: usize,
+    /// Execution records on the timeline (at least 1,000).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub executions: u64,
     /// Requests kept in flight at once.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
     /// How long to load each page after one second of warm-up.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
+    /// An empty database to use; default a new SQLite file in a temporary
+    /// directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Execution records to fill in (one state change per 100 of them).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub executions: u64,
+    /// Timed reads per case.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
     /// An empty database to use; default a new SQLite file in a temporary
     /// directory.
     #[arg(long)]
@@ -86,6 +107,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Reactions(args) => reactions::run(args).await,
         BenchCommand::Footprint => footprint::run().await,
         BenchCommand::Pages(args) => pages::run(args).await,
+        BenchCommand::Timeline(args) => timeline::run(args).await,
     }
 }
 

@@ -18,10 +18,12 @@ use super::{PagesArgs, percentile};
 
 pub async fn run(args: PagesArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    anyhow::ensure!(args.executions >= 1000, "--executions must be at least 1000");
     let scratch = Scratch::open(args.database_url.as_deref(), 8).await?;
     println!(
-        "pages: {} monitors, {} requests in flight for {} s per page, on {}",
+        "pages: {} monitors and {} executions, {} requests in flight for {} s per page, on {}",
         args.monitors,
+        args.executions,
         args.concurrency,
         args.duration.as_secs(),
         scratch.describe()
@@ -35,12 +37,13 @@ async fn measure(args: &PagesArgs, scratch: &Scratch) -> anyhow::Result<()> {
     let seeded = Instant::now();
     let team = seed::team(&scratch.db).await?;
     seed_monitors(&scratch.db, team.id, args.monitors).await?;
+    super::timeline::fill(&scratch.db, team.id, args.executions, now_ms()).await?;
     println!("seeded in {:.1} s", seeded.elapsed().as_secs_f64());
 
     let mut server = Server::start(&scratch.url).await?;
     let outcome = async {
         let client = server.sign_in().await?;
-        for path in ["/", "/monitors", "/reactions"] {
+        for path in ["/", "/monitors", "/reactions", "/timeline", "/timeline?app=app-3"] {
             load(&client, &server.base, path, args).await?;
         }
         anyhow::Ok(())

@@ -235,6 +235,8 @@ async fn arguments(endpoint: &str, fixture: &Fixture) -> Args {
             .unwrap();
             vec![("rule_id", rule.to_string())]
         }
+        "get_overview" | "timeline_filter_options" => vec![],
+        "get_timeline" => vec![("query[app]", fixture.app_name.clone())],
         other => {
             panic!("server function {other} has no arguments in the authorization test; add it")
         }
@@ -254,6 +256,7 @@ fn access(endpoint: &str) -> Access {
         | "resume_monitor" | "check_monitor_now" => Access::Team(Role::Editor),
         "list_reactions" | "get_reaction" | "preview_reaction" | "export_team_config"
         | "api_reference" => Access::Team(Role::Viewer),
+        "get_overview" | "get_timeline" | "timeline_filter_options" => Access::Team(Role::Viewer),
         "import_team_config" => Access::Team(Role::Editor),
         "list_notifications" => Access::Team(Role::Viewer),
         "test_notification_channel" | "add_notification_rule" | "delete_notification_rule" => {
@@ -658,6 +661,83 @@ async fn every_api_route_checks_its_token() {
         }
         fixture.server.stop().await;
         assert!(failures.is_empty(), "API authorization failures:\n{}", failures.join("\n"));
+    })
+    .await;
+}
+
+/// Plain GET routes outside the API that read team data with the session.
+const SESSION_ROUTES: &[&str] = &["/timeline/export.csv", "/timeline/export.json"];
+
+#[tokio::test]
+async fn every_export_route_checks_its_caller() {
+    on_each_backend(|db| async move {
+        let (team_a, owner_id) = add_team(&db, "Team A", "owner@team-a.test").await;
+        add_user(&db, "admin@team-a.test", team_a, Role::Admin).await;
+        add_user(&db, "editor@team-a.test", team_a, Role::Editor).await;
+        add_user(&db, "viewer@team-a.test", team_a, Role::Viewer).await;
+        add_team(&db, "Team B", "owner@team-b.test").await;
+        let server = TestServer::start(db.clone()).await;
+        let (connection_id, account) = add_connection(
+            &db,
+            &server.sandbox.sandbox,
+            team_a,
+            owner_id,
+            ConnectionKind::Sandbox,
+            None,
+        )
+        .await;
+        let app_name = format!("shop-{}", &account.id[..6]);
+        let reaction = scale_out_reaction(&db, team_a, connection_id, &app_name).await;
+        let record = app::storage::reactions::get(&db, team_a, reaction).await.unwrap().unwrap();
+        app::storage::reactions::write_execution(
+            &db,
+            &app::storage::reactions::NewExecution {
+                team_id: team_a,
+                reaction: &record.reaction,
+                check_id: 1,
+                monitor_state: "failed",
+                outcome: app::reactions::ExecutionOutcome::Succeeded,
+                summary: "web 2 → 3 on team-a.test",
+                detail: None,
+                error: None,
+                started_at: now_ms(),
+                duration_ms: Some(1),
+            },
+        )
+        .await
+        .unwrap();
+
+        let mut failures = Vec::new();
+        for caller in CALLERS {
+            let client = client_for(&server, caller).await;
+            for path in SESSION_ROUTES {
+                let response = client.get(path).await;
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap();
+                let expected = if caller == Caller::Anonymous { 401 } else { 200 };
+                if status != expected {
+                    failures.push(format!(
+                        "{path} as {caller:?}: expected {expected}, got {status} {text}"
+                    ));
+                }
+                let sees_team_a = text.contains("team-a.test");
+                match caller {
+                    Caller::Outsider | Caller::Anonymous if sees_team_a => {
+                        failures.push(format!("{path} as {caller:?} leaked team A data: {text}"));
+                    }
+                    Caller::Viewer | Caller::Editor | Caller::Admin | Caller::Owner
+                        if !sees_team_a =>
+                    {
+                        failures.push(format!(
+                            "{path} as {caller:?} misses team A's execution: {text}"
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        server.stop().await;
+        assert!(failures.is_empty(), "export authorization failures:\n{}", failures.join("\n"));
     })
     .await;
 }

@@ -25,4 +25,6 @@ mod storage_connections;
 mod storage_monitors;
 mod storage_notifications;
 mod storage_reactions;
+mod storage_timeline;
 mod support;
+mod timeline_http;

@@ -200,26 +200,31 @@ pub async fn scaling_history(
         ReactionKind::ScaleUp,
         ReactionKind::ScaleDown,
     ];
-    let rows: Vec<ExecutionRow> = with_db!(db, pool => {
-        let mut query = sqlx::QueryBuilder::new(format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE team_id = "));
-        query.push_bind(team_id);
-        query.push(" AND app_name = ").push_bind(app.to_string());
-        query.push(" AND kind IN (");
-        let mut separated = query.separated(", ");
-        for kind in kinds {
-            separated.push_bind(kind.as_str());
-        }
-        query.push(") AND outcome = ").push_bind(ExecutionOutcome::Succeeded.as_str());
-        if let Some(since) = since {
-            query.push(" AND started_at >= ").push_bind(since);
-        }
-        if let Some(until) = until {
-            query.push(" AND started_at < ").push_bind(until);
-        }
-        query.push(" ORDER BY started_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
-        query.build_query_as().fetch_all(pool).await
-    })?;
+    // One query per kind: each reads the newest `limit` rows of one range of
+    // the (team, app, kind, started_at) index in order. A single `kind IN`
+    // query would collect and sort every matching row of the app first.
+    let mut rows: Vec<ExecutionRow> = Vec::new();
+    for kind in kinds {
+        let of_kind: Vec<ExecutionRow> = with_db!(db, pool => {
+            let mut query = sqlx::QueryBuilder::new(format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE team_id = "));
+            query.push_bind(team_id);
+            query.push(" AND app_name = ").push_bind(app.to_string());
+            query.push(" AND kind = ").push_bind(kind.as_str());
+            query.push(" AND outcome = ").push_bind(ExecutionOutcome::Succeeded.as_str());
+            if let Some(since) = since {
+                query.push(" AND started_at >= ").push_bind(since);
+            }
+            if let Some(until) = until {
+                query.push(" AND started_at < ").push_bind(until);
+            }
+            query.push(" ORDER BY started_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        rows.extend(of_kind);
+    }
     let mut executions: Vec<Execution> = rows.into_iter().map(Execution::from).collect();
+    executions.sort_by_key(|execution| std::cmp::Reverse((execution.started_at, execution.id)));
+    executions.truncate(limit as usize);
     executions.reverse();
     Ok(executions)
 }

@@ -252,6 +252,49 @@ async fn timeline_filters_select_matching_entries() {
     .await;
 }
 
+#[tokio::test]
+async fn scaling_history_keeps_newest_succeeded_steps() {
+    on_each_backend(|db| async move {
+        let (team, _) = add_team(&db, "Ops", "ops@example.com").await;
+        let checkout = monitor(&db, team, "checkout").await;
+        let out = ReactionSettings::ScaleOut { process_type: "web".into(), max_quantity: 9 };
+        let up = ReactionSettings::ScaleUp {
+            process_type: "web".into(),
+            max_size: app::heroku::sizes::DynoSize::Standard2X,
+        };
+        let scale_out = reaction(&db, team, checkout, "out", "shop", &out).await;
+        let scale_up = reaction(&db, team, checkout, "up", "shop", &up).await;
+        let restart =
+            reaction(&db, team, checkout, "restart", "shop", &ReactionSettings::RestartAll).await;
+        let elsewhere = reaction(&db, team, checkout, "blog out", "blog", &out).await;
+        // Steps of two scaling kinds interleaved in time, plus ones the chart
+        // must leave out: a failed step, a restart and another app.
+        let mut expected = Vec::new();
+        for n in 0..6i64 {
+            let at = T0 + n * 1000;
+            let kind = if n % 2 == 0 { scale_out } else { scale_up };
+            expected.push(execution(&db, team, kind, n, ExecutionOutcome::Succeeded, at).await);
+            execution(&db, team, scale_out, 100 + n, ExecutionOutcome::Failed, at + 1).await;
+            execution(&db, team, restart, 200 + n, ExecutionOutcome::Succeeded, at + 2).await;
+            execution(&db, team, elsewhere, 300 + n, ExecutionOutcome::Succeeded, at + 3).await;
+        }
+
+        let ids = |steps: Vec<app::reactions::Execution>| {
+            steps.into_iter().map(|step| step.id).collect::<Vec<_>>()
+        };
+        let all = store::scaling_history(&db, team, "shop", None, None, 100).await.unwrap();
+        assert_eq!(ids(all), expected, "succeeded scaling steps of shop, oldest first");
+        let newest = store::scaling_history(&db, team, "shop", None, None, 4).await.unwrap();
+        assert_eq!(ids(newest), expected[2..].to_vec(), "the newest 4, oldest first");
+        let ranged =
+            store::scaling_history(&db, team, "shop", Some(T0 + 1000), Some(T0 + 4000), 100)
+                .await
+                .unwrap();
+        assert_eq!(ids(ranged), expected[1..4].to_vec(), "steps within [since, until)");
+    })
+    .await;
+}
+
 async fn page_of(db: &Db, team: i64) -> Vec<TimelineEntry> {
     store::page(db, team, &ExecutionFilter::default(), None, 100).await.unwrap().0
 }

@@ -86,8 +86,14 @@ async fn load(
     let url = Arc::new(format!("{base}{path}"));
     let first = client.get(url.as_str()).send().await?;
     let status = first.status();
-    let size = first.bytes().await?.len();
+    let body = first.text().await?;
+    let size = body.len();
     anyhow::ensure!(status.is_success(), "GET {path} returned {status}");
+    // An error page is fast and small; measuring it would flatter the figures.
+    anyhow::ensure!(
+        !body.contains("banner-error"),
+        "GET {path} rendered an error message; see the server's log above"
+    );
 
     let warm_up = Duration::from_secs(1);
     let started = Instant::now();

@@ -6,7 +6,8 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use app::reactions::{ExecutionFilter, ExecutionOutcome, ReactionKind};
+use app::heroku::sizes::DynoSize;
+use app::reactions::{ExecutionFilter, ExecutionOutcome, ReactionKind, ReactionSettings};
 use app::storage::Db;
 use app::storage::timeline as store;
 use app::time::now_ms;
@@ -161,11 +162,12 @@ pub(super) async fn fill(
     let mut reactions = Vec::new();
     for index in 0..REACTIONS {
         let kind = kinds[(index % kinds.len() as i64) as usize];
+        let settings = serde_json::to_string(&settings_of(kind))?;
         let id: i64 = app::with_db!(db, pool => {
             sqlx::query_scalar(
                 "INSERT INTO reactions (team_id, name, monitor_id, connection_id, app_name, kind, call_on, settings, \
                  trigger_count, frequency_secs, dry_run, enabled, created_at, updated_at) \
-                 VALUES ($1, $2, $3, NULL, $4, $5, 'failed', '{}', 1, 0, FALSE, FALSE, $6, $6) RETURNING id",
+                 VALUES ($1, $2, $3, NULL, $4, $5, 'failed', $7, 1, 0, FALSE, FALSE, $6, $6) RETURNING id",
             )
             .bind(team)
             .bind(format!("reaction {index}"))
@@ -173,6 +175,7 @@ pub(super) async fn fill(
             .bind(format!("app-{}", index % APPS))
             .bind(kind.as_str())
             .bind(newest)
+            .bind(&settings)
             .fetch_one(pool)
             .await
         })?;
@@ -242,4 +245,27 @@ pub(super) async fn fill(
         sqlx::query("ANALYZE").execute(pool).await.context("ANALYZE failed")?;
     }
     Ok((monitors, reactions))
+}
+
+/// Valid settings of each kind, so that pages can show the reactions.
+fn settings_of(kind: ReactionKind) -> ReactionSettings {
+    let process_type = "web".to_string();
+    match kind {
+        ReactionKind::ScaleOut => ReactionSettings::ScaleOut { process_type, max_quantity: 10 },
+        ReactionKind::ScaleIn => ReactionSettings::ScaleIn { process_type, min_quantity: 1 },
+        ReactionKind::ScaleUp => {
+            ReactionSettings::ScaleUp { process_type, max_size: DynoSize::Standard2X }
+        }
+        ReactionKind::ScaleDown => {
+            ReactionSettings::ScaleDown { process_type, min_size: DynoSize::Standard1X }
+        }
+        ReactionKind::RestartDyno => ReactionSettings::RestartDyno { dyno_name: "web.1".into() },
+        ReactionKind::RestartAll => ReactionSettings::RestartAll,
+        ReactionKind::Rollback => ReactionSettings::Rollback { min_release_version: 1 },
+        ReactionKind::OneOff => ReactionSettings::OneOff {
+            command: "bin/cleanup".into(),
+            size: None,
+            time_to_live_secs: None,
+        },
+    }
 }

@@ -295,6 +295,43 @@ async fn scaling_history_keeps_newest_succeeded_steps() {
     .await;
 }
 
+#[tokio::test]
+async fn latest_execution_of_each_reaction() {
+    on_each_backend(|db| async move {
+        let (team, _, [r1, r2, r3]) = busy_team(&db).await;
+        let (other_team, _) = add_team(&db, "Other", "other@example.com").await;
+        let other_monitor = monitor(&db, other_team, "other").await;
+        let other = reaction(
+            &db,
+            other_team,
+            other_monitor,
+            "other",
+            "other-app",
+            &ReactionSettings::RestartAll,
+        )
+        .await;
+        execution(&db, other_team, other, 999, ExecutionOutcome::Succeeded, T0 + 99_000).await;
+        // A step recorded later but started earlier does not count as newest.
+        execution(&db, team, r1, 500, ExecutionOutcome::Succeeded, T0 - 1000).await;
+        let quiet =
+            reaction(&db, team, other_monitor, "quiet", "shop", &ReactionSettings::RestartAll)
+                .await;
+
+        let mut latest: Vec<(Option<i64>, Option<i64>)> =
+            reactions_store::latest_executions(&db, team)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|execution| (execution.reaction_id, execution.check_id))
+                .collect();
+        latest.sort();
+        // busy_team's step n belongs to reaction n % 3; the newest are 39, 37 and 38.
+        assert_eq!(latest, vec![(Some(r1), Some(39)), (Some(r2), Some(37)), (Some(r3), Some(38))]);
+        assert!(!latest.iter().any(|(id, _)| *id == Some(quiet)), "no step, no entry");
+    })
+    .await;
+}
+
 async fn page_of(db: &Db, team: i64) -> Vec<TimelineEntry> {
     store::page(db, team, &ExecutionFilter::default(), None, 100).await.unwrap().0
 }

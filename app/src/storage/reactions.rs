@@ -612,10 +612,13 @@ pub async fn executions_of_reaction(
 /// The newest execution of each of the team's reactions.
 pub async fn latest_executions(db: &Db, team_id: i64) -> sqlx::Result<Vec<Execution>> {
     // One index seek per reaction of the team, on (reaction_id, started_at,
-    // id). A subquery per execution row instead costs a scan of the team's
-    // whole history, which timed the reactions page out at a million rows.
+    // id), then one primary-key read each. A subquery per execution row
+    // instead costs a scan of the team's whole history, which timed the
+    // reactions page out at a million rows; so does a team_id condition on
+    // the outer query, which SQLite then reads through the team index. The
+    // team is already fixed by the reactions the ids come from.
     let query = format!(
-        "SELECT {EXECUTION_COLUMNS} FROM executions WHERE team_id = $1 AND id IN \
+        "SELECT {EXECUTION_COLUMNS} FROM executions WHERE id IN \
          (SELECT (SELECT latest.id FROM executions latest WHERE latest.reaction_id = r.id \
          ORDER BY latest.started_at DESC, latest.id DESC LIMIT 1) FROM reactions r WHERE r.team_id = $1)"
     );

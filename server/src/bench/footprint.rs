@@ -82,7 +82,7 @@ fn rss_mb(child: &Child) -> f64 {
     rss_kib(Some(child.id())) as f64 * 1024.0 / 1e6
 }
 
-async fn wait_until_healthy(
+pub(super) async fn wait_until_healthy(
     child: &mut Child,
     address: SocketAddr,
     started: Instant,
@@ -113,7 +113,7 @@ fn get(address: SocketAddr, path: &str) -> anyhow::Result<u16> {
         .with_context(|| format!("not an HTTP response: {head:?}"))
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(super) fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }

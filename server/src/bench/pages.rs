@@ -148,7 +148,7 @@ struct Server {
 impl Server {
     async fn start(database_url: &str) -> anyhow::Result<Server> {
         let binary = std::env::current_exe().context("cannot find this binary")?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = super::footprint::free_port()?;
         let child = Command::new(binary)
             .arg("--database-url")
             .arg(database_url)
@@ -165,24 +165,16 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .context("cannot start rebound")?;
+        let started = Instant::now();
         let address: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut server = Server { child, base: format!("http://{address}") };
-        let client = reqwest::Client::new();
-        let waiting = Instant::now();
-        loop {
-            if let Some(status) = server.child.try_wait()? {
-                anyhow::bail!("rebound exited with {status} before it served a request");
-            }
-            let healthy = client.get(format!("{}/healthz", server.base)).send().await;
-            if healthy.is_ok_and(|response| response.status().is_success()) {
-                return Ok(server);
-            }
-            if waiting.elapsed() > Duration::from_secs(30) {
-                server.stop();
-                anyhow::bail!("rebound did not respond to /healthz within 30 s");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        if let Err(error) =
+            super::footprint::wait_until_healthy(&mut server.child, address, started).await
+        {
+            server.stop();
+            return Err(error);
         }
+        Ok(server)
     }
 
     /// Signs in and returns a client that sends the session cookie of the benchmark team's owner.

@@ -657,9 +657,9 @@ async fn details_stale(
 }
 
 /// Reads an app's current formation through one of the caller's
-/// connections, for the overview. A fresh answer (younger than
-/// `max_age_ms`) of an earlier call in this process is reused, so a page
-/// that polls does not spend the connection's rate limit.
+/// connections, for the overview. A formation this process read less than
+/// `max_age_ms` ago is reused, so a page that polls does not spend the
+/// connection's rate limit.
 pub async fn current_formation(
     state: &AppState,
     caller: &Caller,

@@ -125,7 +125,8 @@ impl HerokuRuntime {
         formations.retain(|(id, _), _| *id != connection_id);
     }
 
-    /// A formation read at `not_before` or later, with when it was read.
+    /// Returns the cached formation if it was read at `not_before` or later,
+    /// with the time it was read.
     pub fn cached_formation(
         &self,
         connection_id: i64,

@@ -613,10 +613,9 @@ pub async fn executions_of_reaction(
 pub async fn latest_executions(db: &Db, team_id: i64) -> sqlx::Result<Vec<Execution>> {
     // One index seek per reaction of the team, on (reaction_id, started_at,
     // id), then one primary-key read each. A subquery per execution row
-    // instead costs a scan of the team's whole history, which timed the
-    // reactions page out at a million rows; so does a team_id condition on
-    // the outer query, which SQLite then reads through the team index. The
-    // team is already fixed by the reactions the ids come from.
+    // would scan the team's whole history instead. A team_id condition on
+    // the outer query makes SQLite scan the team index too, and is not
+    // needed because the ids come from the team's reactions.
     let query = format!(
         "SELECT {EXECUTION_COLUMNS} FROM executions WHERE id IN \
          (SELECT (SELECT latest.id FROM executions latest WHERE latest.reaction_id = r.id \

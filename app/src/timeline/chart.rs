@@ -75,8 +75,8 @@ impl DynoChart {
                 }
             };
             let points = &mut series[index].points;
-            // What a step says about the state before it was also true back
-            // to the last step that set the same value.
+            // A step's "before" value was also the state back to the last
+            // step that set the same field, so fill the gap with it.
             for point in points.iter_mut().rev().take_while(|point| point.quantity.is_none()) {
                 point.quantity = before.0;
             }

@@ -22,8 +22,8 @@ use crate::reactions::Execution;
 pub const PAGE_SIZE: u32 = 50;
 
 /// Interval at which an open overview or first timeline page requests new
-/// entries, in milliseconds. Every replica reads the same database, so a poll sees
-/// executions whichever process ran them.
+/// entries, in milliseconds. Every replica reads the same database, so a poll
+/// returns executions whichever process ran them.
 pub const LIVE_POLL_MS: u64 = 4_000;
 
 /// A monitor's change of confirmed state, with the monitor's name.

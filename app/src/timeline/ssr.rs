@@ -24,9 +24,9 @@ use crate::time::{MAX_OFFSET_MINUTES, now_ms, parse_datetime_local};
 const CHART_STEPS: u32 = 500;
 /// Entries the overview lists under "Latest".
 const OVERVIEW_LATEST: u32 = 10;
-/// Maximum age of a formation the overview shows before it asks Heroku again.
+/// Maximum age of a cached formation on the overview before it is read from Heroku again.
 const FORMATION_MAX_AGE_MS: i64 = 30_000;
-/// Longest wait for Heroku's response about one app's formation.
+/// Timeout of the Heroku request for one app's formation.
 const FORMATION_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A parsed timeline query.

@@ -351,7 +351,7 @@ async fn team_a_reaction(fixture: &Fixture) -> i64 {
     scale_out_reaction(&fixture.db, fixture.team_a, fixture.connection_id, &fixture.app_name).await
 }
 
-/// A new webhook channel of team A; it points at a closed local port.
+/// Creates a webhook channel of team A that points at a closed local port.
 async fn team_a_channel(fixture: &Fixture) -> i64 {
     webhook_channel(&fixture.db, fixture.team_a, &unique_email(), "http://127.0.0.1:9/hook").await
 }
